@@ -1,0 +1,34 @@
+# Warnings and sanitizers for everything we compile.
+add_compile_options(-Wall -Wextra -Werror)
+if(GNR_SANITIZE)
+  add_compile_options(-fsanitize=address,undefined -fno-omit-frame-pointer
+                      -fno-sanitize-recover=undefined)
+  add_link_options(-fsanitize=address,undefined)
+endif()
+
+# gnr_library(<target> [DEPS ...] [PRIVATE_DEPS ...] [TEST_DEPS ...])
+#
+# One module = one folder = one library target. Sources are the folder's *.cc files except
+# *_test.cc and *_fuzz.cc; the *_test.cc files form one GoogleTest binary <target>_test
+# registered with CTest. Include paths are from the repository root.
+function(gnr_library name)
+  cmake_parse_arguments(ARG "" "" "DEPS;PRIVATE_DEPS;TEST_DEPS;LABELS" ${ARGN})
+  file(GLOB srcs CONFIGURE_DEPENDS ${CMAKE_CURRENT_SOURCE_DIR}/*.cc)
+  list(FILTER srcs EXCLUDE REGEX "_(test|fuzz|main)\\.cc$")
+  file(GLOB tests CONFIGURE_DEPENDS ${CMAKE_CURRENT_SOURCE_DIR}/*_test.cc)
+  add_library(${name} ${srcs})
+  target_include_directories(${name} PUBLIC ${PROJECT_SOURCE_DIR} ${PROJECT_BINARY_DIR})
+  target_link_libraries(${name} PUBLIC ${ARG_DEPS} PRIVATE ${ARG_PRIVATE_DEPS})
+  if(tests)
+    gnr_test(${name}_test SOURCES ${tests} DEPS ${name} ${ARG_TEST_DEPS} LABELS ${ARG_LABELS})
+  endif()
+endfunction()
+
+# gnr_test(<target> SOURCES ... [DEPS ...] [LABELS ...]): a GoogleTest binary in CTest.
+function(gnr_test name)
+  cmake_parse_arguments(ARG "" "" "SOURCES;DEPS;LABELS" ${ARGN})
+  add_executable(${name} ${ARG_SOURCES})
+  target_link_libraries(${name} PRIVATE ${ARG_DEPS} gnr_testing GTest::gmock GTest::gtest_main)
+  gtest_discover_tests(${name} DISCOVERY_TIMEOUT 120 PROPERTIES LABELS "unit;${ARG_LABELS}"
+                       TIMEOUT 600)
+endfunction()
