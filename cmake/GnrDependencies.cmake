@@ -7,6 +7,10 @@ find_package(GTest REQUIRED)
 
 pkg_check_modules(CRYPTOPP REQUIRED IMPORTED_TARGET libcrypto++)
 pkg_check_modules(SECP256K1 REQUIRED IMPORTED_TARGET libsecp256k1)
+# chain-client: JSON-RPC over HTTP (libcurl) and JSON parsing (nlohmann-json).
+find_package(CURL REQUIRED)
+find_package(nlohmann_json REQUIRED)
+pkg_check_modules(ZMQ REQUIRED IMPORTED_TARGET libzmq)
 
 find_path(JERASURE_INCLUDE_DIR jerasure.h REQUIRED)
 find_library(JERASURE_LIBRARY Jerasure REQUIRED)

@@ -1,0 +1,1 @@
+gnr_fuzz_target(merkle_proof DEPS gnr_crypto)
