@@ -1,0 +1,259 @@
+#include "fs/codec/encoder.h"
+
+#include <algorithm>
+#include <cstring>
+
+#include "absl/strings/str_cat.h"
+#include "common/status.h"
+#include "crypto/merkle.h"
+#include "crypto/sentinel.h"
+
+namespace gnr::codec {
+namespace {
+
+// Writes one stored shard front to back: data bytes as they come, each sentinel value when
+// the data position reaches its insertion point. Optionally hashes what it wrote.
+class StoredShardWriter {
+ public:
+  StoredShardWriter(const crypto::SentinelKey& key, const SentinelMap& map, MutableByteView out,
+                    crypto::MerkleBuilder* builder)
+      : key_(key), points_(map.insertion_points()), out_(out), builder_(builder) {}
+
+  // Appends the next data bytes, with the sentinels that sit before them.
+  void Append(ByteView data) {
+    while (!data.empty()) {
+      EmitSentinelsAt(x_);
+      size_t run = data.size();
+      if (next_ < points_.size())
+        run = static_cast<size_t>(std::min<uint64_t>(run, points_[next_] - x_));
+      std::memcpy(out_.data() + pos_, data.data(), run);
+      pos_ += run;
+      x_ += run;
+      data = data.subspan(run);
+    }
+    Hash();
+  }
+
+  // Writes the sentinels placed after the last data byte. Returns the bytes written in all.
+  size_t Finish() {
+    EmitSentinelsAt(x_);
+    Hash();
+    return pos_;
+  }
+
+ private:
+  void EmitSentinelsAt(uint64_t x) {
+    while (next_ < points_.size() && points_[next_] <= x) {
+      crypto::Hash256 value = crypto::SentinelValue(key_, next_);
+      std::memcpy(out_.data() + pos_, value.data(), value.size());
+      pos_ += value.size();
+      ++next_;
+    }
+  }
+  void Hash() {
+    if (builder_ != nullptr && pos_ > hashed_) {
+      builder_->Update(ByteView(out_.data() + hashed_, pos_ - hashed_));
+      hashed_ = pos_;
+    }
+  }
+
+  const crypto::SentinelKey& key_;
+  std::span<const uint64_t> points_;
+  MutableByteView out_;
+  crypto::MerkleBuilder* builder_;
+  uint64_t x_ = 0;     // data bytes written
+  size_t next_ = 0;    // next sentinel
+  size_t pos_ = 0;     // stored bytes written
+  size_t hashed_ = 0;  // stored bytes hashed
+};
+
+// Chunk of each shard processed per step: the k+m chunks (~192 KiB) stay in L2.
+size_t ChunkSize(int total_shards) {
+  size_t c = (192 * 1024) / static_cast<size_t>(total_shards);
+  c = std::clamp<size_t>(c, 4096, 64 * 1024);
+  return c & ~size_t{4095};
+}
+
+}  // namespace
+
+absl::Status WriteStoredShard(const crypto::SentinelKey& sentinel_key, const SentinelMap& map,
+                              ByteView data, MutableByteView out) {
+  if (data.size() != map.shard_length() || out.size() != map.stored_length()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("stored shard needs ", map.shard_length(), " data bytes and ",
+                     map.stored_length(), " output bytes, got ", data.size(), " and ", out.size()));
+  }
+  StoredShardWriter writer(sentinel_key, map, out, nullptr);
+  writer.Append(data);
+  writer.Finish();
+  return absl::OkStatus();
+}
+
+absl::StatusOr<SegmentEncoder> SegmentEncoder::Create(const CodecParams& params,
+                                                      const FileKey& file_key,
+                                                      const FileNonce& nonce) {
+  GNR_RETURN_IF_ERROR(ValidateParams(params));
+  FileSecrets secrets = DeriveFileSecrets(file_key);
+  GNR_ASSIGN_OR_RETURN(crypto::AesCtr ctr,
+                       crypto::AesCtr::Create(secrets.data_key, secrets.data_iv));
+  GNR_ASSIGN_OR_RETURN(crypto::ReedSolomon rs,
+                       crypto::ReedSolomon::Create(params.data_shards, params.parity_shards));
+  return SegmentEncoder(params, file_key, nonce, std::move(ctr), std::move(rs));
+}
+
+absl::Status SegmentEncoder::Encode(uint64_t index, ByteView plaintext, EncodedSegment& out) {
+  const uint64_t seg_size = params_.segment_size;
+  const uint64_t len = plaintext.size();
+  if (len == 0 || len > seg_size) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("segment plaintext must be 1..", seg_size, " bytes, got ", len));
+  }
+  if (index >= kMaxSegments || index * seg_size + len > kMaxFileSize) {
+    return absl::InvalidArgumentError(absl::StrCat("segment index ", index, " is too large"));
+  }
+  const int k = params_.data_shards;
+  const int n = params_.total_shards();
+  const uint64_t offset = index * seg_size;
+  const uint64_t shard_len = ShardLength(len, k);
+  const uint64_t sentinels = SentinelCount(params_, shard_len);
+  const uint64_t stored_len = shard_len + crypto::kSentinelSize * sentinels;
+
+  out.index = index;
+  out.manifest.plaintext_length = len;
+  out.manifest.shard_length = shard_len;
+  out.manifest.sentinel_count = sentinels;
+  out.manifest.shards.assign(n, ShardManifest{});
+  out.shards.resize(n);
+
+  std::vector<crypto::SentinelKey> keys(n);
+  std::vector<SentinelMap> maps;
+  maps.reserve(n);
+  std::vector<crypto::MerkleBuilder> builders;
+  builders.reserve(n);
+  std::vector<StoredShardWriter> writers;
+  writers.reserve(n);
+  for (int t = 0; t < n; ++t) {
+    keys[t] = DeriveSentinelKey(file_key_, index, static_cast<uint32_t>(t));
+    GNR_ASSIGN_OR_RETURN(SentinelMap map, SentinelMap::Create(keys[t], shard_len, sentinels));
+    maps.push_back(std::move(map));
+    out.shards[t].resize(stored_len);
+    builders.emplace_back(params_.leaf_size, params_.merkle_kind);
+  }
+  for (int t = 0; t < n; ++t) {
+    writers.emplace_back(keys[t], maps[t], MutableByteView(out.shards[t]), &builders[t]);
+  }
+
+  const size_t chunk = ChunkSize(n);
+  scratch_.resize(chunk * n);
+  std::vector<ByteView> data_views(k);
+  std::vector<MutableByteView> parity_views(n - k);
+  for (uint64_t c = 0; c < shard_len; c += chunk) {
+    const size_t step = static_cast<size_t>(std::min<uint64_t>(chunk, shard_len - c));
+    for (int i = 0; i < k; ++i) {
+      MutableByteView dst(scratch_.data() + i * chunk, step);
+      const uint64_t pos = static_cast<uint64_t>(i) * shard_len + c;  // in the segment
+      const size_t avail = pos < len ? static_cast<size_t>(std::min<uint64_t>(step, len - pos)) : 0;
+      if (avail > 0) ctr_.Apply(offset + pos, plaintext.subspan(pos, avail), dst.first(avail));
+      if (avail < step) std::memset(dst.data() + avail, 0, step - avail);
+      data_views[i] = dst;
+    }
+    for (int j = 0; j < n - k; ++j) {
+      parity_views[j] = MutableByteView(scratch_.data() + (k + j) * chunk, step);
+    }
+    GNR_RETURN_IF_ERROR(rs_.Encode(data_views, parity_views));
+    for (int t = 0; t < n; ++t) {
+      writers[t].Append(ByteView(scratch_.data() + t * chunk, step));
+    }
+  }
+  for (int t = 0; t < n; ++t) {
+    if (writers[t].Finish() != stored_len) {
+      return absl::InternalError("stored shard length mismatch");
+    }
+    GNR_ASSIGN_OR_RETURN(crypto::MerkleTree tree, builders[t].Finish());
+    ShardManifest& shard = out.manifest.shards[t];
+    shard.generation = 0;
+    shard.id = ComputeShardId(nonce_, index, static_cast<uint32_t>(t), 0);
+    shard.stored_length = stored_len;
+    shard.merkle_root = tree.root();
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<size_t> MemoryFileSource::ReadAt(uint64_t offset, MutableByteView out) {
+  if (offset >= data_.size()) return 0;
+  size_t n = static_cast<size_t>(std::min<uint64_t>(out.size(), data_.size() - offset));
+  std::memcpy(out.data(), data_.data() + offset, n);
+  return n;
+}
+
+absl::StatusOr<FileEncoder> FileEncoder::Create(const CodecParams& params, const FileKey& file_key,
+                                                const FileNonce& nonce, uint64_t file_size) {
+  if (file_size > kMaxFileSize) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("file size ", file_size, " exceeds the limit ", kMaxFileSize));
+  }
+  GNR_ASSIGN_OR_RETURN(SegmentEncoder encoder, SegmentEncoder::Create(params, file_key, nonce));
+  if (SegmentCount(file_size, params.segment_size) > kMaxSegments) {
+    return absl::InvalidArgumentError(absl::StrCat("a file of ", file_size,
+                                                   " bytes needs more than ", kMaxSegments,
+                                                   " segments; use a larger segment size"));
+  }
+  return FileEncoder(std::move(encoder), file_size);
+}
+
+absl::Status FileEncoder::Next(FileSource& source, EncodedSegment& out) {
+  if (done()) return absl::FailedPreconditionError("all segments are already encoded");
+  const uint64_t seg_size = encoder_.params().segment_size;
+  const uint64_t begin = next_ * seg_size;
+  const uint64_t len = SegmentPlaintextLength(file_size_, seg_size, next_);
+  plaintext_.resize(len);
+  for (uint64_t got = 0; got < len;) {
+    MutableByteView dst(plaintext_.data() + got, len - got);
+    GNR_ASSIGN_OR_RETURN(size_t n, source.ReadAt(begin + got, dst));
+    if (n == 0) {
+      return absl::DataLossError(absl::StrCat("file source ended at byte ", begin + got,
+                                              ", expected ", file_size_, " bytes"));
+    }
+    if (n > dst.size()) return absl::InternalError("file source returned more than asked");
+    got += n;
+  }
+  GNR_RETURN_IF_ERROR(encoder_.Encode(next_, plaintext_, out));
+  segments_.push_back(out.manifest);
+  ++next_;
+  return absl::OkStatus();
+}
+
+absl::StatusOr<FileManifest> FileEncoder::Finish() const {
+  if (!done()) {
+    return absl::FailedPreconditionError(absl::StrCat("file encoding not finished: ", next_, " of ",
+                                                      segment_count_, " segments encoded"));
+  }
+  const CodecParams& p = encoder_.params();
+  FileManifest m;
+  m.version = kManifestVersion;
+  m.file_size = file_size_;
+  m.nonce = encoder_.nonce();
+  m.data_shards = static_cast<uint32_t>(p.data_shards);
+  m.parity_shards = static_cast<uint32_t>(p.parity_shards);
+  m.segment_size = p.segment_size;
+  m.leaf_size = p.leaf_size;
+  m.merkle_kind = p.merkle_kind;
+  m.group_size = p.group_size;
+  m.segments = segments_;
+  return m;
+}
+
+absl::StatusOr<FileManifest> EncodeFile(const CodecParams& params, const FileKey& file_key,
+                                        const FileNonce& nonce, uint64_t file_size,
+                                        FileSource& source, ShardSink& sink) {
+  GNR_ASSIGN_OR_RETURN(FileEncoder encoder,
+                       FileEncoder::Create(params, file_key, nonce, file_size));
+  EncodedSegment segment;
+  while (!encoder.done()) {
+    GNR_RETURN_IF_ERROR(encoder.Next(source, segment));
+    GNR_RETURN_IF_ERROR(sink.Put(segment));
+  }
+  return encoder.Finish();
+}
+
+}  // namespace gnr::codec

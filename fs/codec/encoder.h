@@ -1,0 +1,166 @@
+#pragma once
+// Encoding: plaintext segments -> stored shards + manifest (DESIGN.md section 3, write path).
+//
+// Per segment of L bytes at file offset o (o = segment index * segment size):
+//   1. AES-256-CTR with the file's data key, keystream offset o (so any byte range of the
+//      file can later be decrypted alone);
+//   2. cut into k data shards of S = ceil(L/k) bytes (the last zero-padded), and RS(k, m)
+//      parity;
+//   3. into each of the k+m shards insert its s sentinels (SentinelMap, values
+//      crypto::SentinelValue) -> the stored shard;
+//   4. the Merkle root of each stored shard, computed in the same pass that writes it.
+// The work runs in cache-sized chunks (encrypt k chunk slices, RS them, write all k+m
+// chunks out with their sentinels and hash them while they are hot), so each plaintext byte
+// is read once from memory and each stored byte written once.
+//
+// Memory is bounded per segment: FileEncoder holds one segment of plaintext and the k+m
+// stored shards of that segment at a time, whatever the file size.
+//
+// Thread-safety: SegmentEncoder and FileEncoder are not thread-safe (they own scratch
+// buffers); use one per thread. They are movable.
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "common/bytes.h"
+#include "crypto/aes.h"
+#include "crypto/reed_solomon.h"
+#include "fs/codec/keys.h"
+#include "fs/codec/layout.h"
+#include "fs/codec/manifest.h"
+#include "fs/codec/params.h"
+
+namespace gnr::codec {
+
+// The output of encoding one segment.
+struct EncodedSegment {
+  uint64_t index = 0;
+  SegmentManifest manifest;
+  // The k+m stored shards (data shards first), each manifest.shards[i].stored_length bytes.
+  std::vector<Bytes> shards;
+};
+
+// Writes a stored shard: `data` (S bytes) with the sentinels of `map` (values from
+// `sentinel_key`) inserted, into `out` (exactly map.stored_length() bytes). Used by the
+// encoder and by the repairer to rebuild a lost shard. InvalidArgument on size mismatch.
+absl::Status WriteStoredShard(const crypto::SentinelKey& sentinel_key, const SentinelMap& map,
+                              ByteView data, MutableByteView out);
+
+// Encodes segments of one file version. Create once per file (it derives the keys and sets
+// up AES and RS), then Encode each segment.
+class SegmentEncoder {
+ public:
+  // InvalidArgument if ValidateParams(params) fails.
+  static absl::StatusOr<SegmentEncoder> Create(const CodecParams& params, const FileKey& file_key,
+                                               const FileNonce& nonce);
+
+  // Encodes segment `index` whose plaintext is `plaintext` (1..segment_size bytes; all but a
+  // file's last segment must be exactly segment_size). `out` is overwritten; its shard
+  // buffers are reused, so passing the same EncodedSegment again avoids reallocation.
+  // InvalidArgument on a bad size.
+  absl::Status Encode(uint64_t index, ByteView plaintext, EncodedSegment& out);
+  absl::StatusOr<EncodedSegment> Encode(uint64_t index, ByteView plaintext) {
+    EncodedSegment out;
+    absl::Status s = Encode(index, plaintext, out);
+    if (!s.ok()) return s;
+    return out;
+  }
+
+  const CodecParams& params() const { return params_; }
+  const FileNonce& nonce() const { return nonce_; }
+
+ private:
+  SegmentEncoder(const CodecParams& params, const FileKey& file_key, const FileNonce& nonce,
+                 crypto::AesCtr ctr, crypto::ReedSolomon rs)
+      : params_(params),
+        file_key_(file_key),
+        nonce_(nonce),
+        ctr_(std::move(ctr)),
+        rs_(std::move(rs)) {}
+
+  CodecParams params_;
+  FileKey file_key_;
+  FileNonce nonce_;
+  crypto::AesCtr ctr_;
+  crypto::ReedSolomon rs_;
+  Bytes scratch_;  // (k+m) chunk buffers
+};
+
+// Random-access source of a file's plaintext (a staging file, a buffer).
+class FileSource {
+ public:
+  virtual ~FileSource() = default;
+  // Reads up to out.size() bytes at `offset`; returns the number read, which is less than
+  // out.size() only at the end of the file.
+  virtual absl::StatusOr<size_t> ReadAt(uint64_t offset, MutableByteView out) = 0;
+};
+
+// A FileSource over a buffer the caller keeps alive.
+class MemoryFileSource final : public FileSource {
+ public:
+  explicit MemoryFileSource(ByteView data) : data_(data) {}
+  absl::StatusOr<size_t> ReadAt(uint64_t offset, MutableByteView out) override;
+
+ private:
+  ByteView data_;
+};
+
+// Encodes a whole file segment by segment, pulling plaintext from a FileSource:
+//
+//   GNR_ASSIGN_OR_RETURN(FileEncoder enc, FileEncoder::Create(params, key, nonce, size));
+//   EncodedSegment seg;
+//   while (!enc.done()) {
+//     GNR_RETURN_IF_ERROR(enc.Next(source, seg));
+//     ... upload seg.shards (they stay valid until the next call to Next with `seg`) ...
+//   }
+//   GNR_ASSIGN_OR_RETURN(FileManifest manifest, enc.Finish());
+class FileEncoder {
+ public:
+  // InvalidArgument on bad params, or a file_size above kMaxFileSize. Files below the
+  // inline threshold may still be sharded (the caller decides; see ShouldInline).
+  static absl::StatusOr<FileEncoder> Create(const CodecParams& params, const FileKey& file_key,
+                                            const FileNonce& nonce, uint64_t file_size);
+
+  bool done() const { return next_ >= segment_count_; }
+  uint64_t next_segment() const { return next_; }
+  uint64_t segment_count() const { return segment_count_; }
+
+  // Reads and encodes the next segment into `out`. DataLoss if the source ends before
+  // file_size; errors of the source are passed through. FailedPrecondition when done().
+  absl::Status Next(FileSource& source, EncodedSegment& out);
+
+  // The manifest, once every segment is encoded (FailedPrecondition before).
+  absl::StatusOr<FileManifest> Finish() const;
+
+ private:
+  FileEncoder(SegmentEncoder encoder, uint64_t file_size)
+      : encoder_(std::move(encoder)),
+        file_size_(file_size),
+        segment_count_(SegmentCount(file_size, encoder_.params().segment_size)) {}
+
+  SegmentEncoder encoder_;
+  uint64_t file_size_;
+  uint64_t segment_count_;
+  uint64_t next_ = 0;
+  Bytes plaintext_;
+  std::vector<SegmentManifest> segments_;
+};
+
+// Receives the shards of each encoded segment (e.g. the upload scheduler).
+class ShardSink {
+ public:
+  virtual ~ShardSink() = default;
+  // `segment` and its buffers are valid only during the call.
+  virtual absl::Status Put(const EncodedSegment& segment) = 0;
+};
+
+// Convenience: FileEncoder over the whole file, each segment handed to `sink`.
+absl::StatusOr<FileManifest> EncodeFile(const CodecParams& params, const FileKey& file_key,
+                                        const FileNonce& nonce, uint64_t file_size,
+                                        FileSource& source, ShardSink& sink);
+
+}  // namespace gnr::codec

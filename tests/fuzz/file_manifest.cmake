@@ -1,0 +1,1 @@
+gnr_fuzz_target(file_manifest DEPS gnr_codec)
