@@ -11,6 +11,10 @@ pkg_check_modules(SECP256K1 REQUIRED IMPORTED_TARGET libsecp256k1)
 find_package(CURL REQUIRED)
 find_package(nlohmann_json REQUIRED)
 pkg_check_modules(ZMQ REQUIRED IMPORTED_TARGET libzmq)
+# fs/catalog (and the farmer's index): SQLite.
+pkg_check_modules(SQLITE3 REQUIRED IMPORTED_TARGET sqlite3)
+# fs/fuse: libfuse 3 (low-level API); only fs/fuse/ includes its headers.
+pkg_check_modules(FUSE3 REQUIRED IMPORTED_TARGET fuse3)
 
 find_path(JERASURE_INCLUDE_DIR jerasure.h REQUIRED)
 find_library(JERASURE_LIBRARY Jerasure REQUIRED)

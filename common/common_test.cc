@@ -86,6 +86,11 @@ TEST(StatusMacros, AnnotateKeepsCode) {
   EXPECT_EQ(s.code(), absl::StatusCode::kNotFound);
   EXPECT_EQ(s.message(), "farmer 3: no shard");
   EXPECT_TRUE(Annotate(absl::OkStatus(), "x").ok());
+  absl::Status with_payload = absl::NotFoundError("gone");
+  with_payload.SetPayload("gnr/errno", absl::Cord("2"));
+  absl::Status annotated = Annotate(with_payload, "lookup");
+  ASSERT_TRUE(annotated.GetPayload("gnr/errno").has_value());
+  EXPECT_EQ(std::string(*annotated.GetPayload("gnr/errno")), "2");
 }
 
 TEST(Clock, FakeClockMovesOnlyWhenTold) {

@@ -35,7 +35,7 @@
 namespace gnr {
 
 // Returns `status` with `context` prepended to its message ("context: message"), keeping the
-// code. OK stays OK.
+// code and every payload. OK stays OK.
 absl::Status Annotate(const absl::Status& status, std::string_view context);
 
 }  // namespace gnr

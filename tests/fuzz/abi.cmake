@@ -1,0 +1,1 @@
+gnr_fuzz_target(abi DEPS gnr_chain)

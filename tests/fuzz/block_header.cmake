@@ -1,0 +1,1 @@
+gnr_fuzz_target(block_header DEPS gnr_chain)

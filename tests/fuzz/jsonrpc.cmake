@@ -1,0 +1,1 @@
+gnr_fuzz_target(jsonrpc DEPS gnr_chain)

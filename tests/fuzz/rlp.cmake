@@ -1,0 +1,1 @@
+gnr_fuzz_target(rlp DEPS gnr_chain)
