@@ -135,7 +135,8 @@ absl::Status VerifyMerkleRange(const Hash256& root, std::span<const Hash256> lea
 
 // Computes a tree while the bytes stream past, in any chunking, without keeping them (each
 // byte is hashed once: fuse it with the pass that produces the shard). Memory: one hash per
-// completed leaf.
+// completed leaf. Full SHA-256 blocks are hashed straight from the caller's buffers, at any
+// alignment (no staging copy).
 //
 //   MerkleBuilder b;
 //   for (ByteView piece : pieces) b.Update(piece);
@@ -149,11 +150,18 @@ class MerkleBuilder {
   MerkleBuilder& operator=(MerkleBuilder&&) noexcept;
 
   void Update(ByteView data);
+  // Update(data), and copies data to `out` (which must not overlap it), in one pass: with the
+  // CPU's SHA extensions the copy rides in the idle cycles of the hash loop and costs almost
+  // nothing, so writing a shard into place and hashing it cost about what hashing alone does.
+  // Requires out.size() == data.size() (only the first min of both is used otherwise).
+  void UpdateAndCopy(ByteView data, MutableByteView out);
   // Equals MerkleTree::Build over the concatenation of all updates. InvalidArgument if
   // leaf_size == 0. Resets the builder for reuse.
   absl::StatusOr<MerkleTree> Finish();
 
  private:
+  void Put(ByteView data, uint8_t* dst);  // dst: copy destination or nullptr
+
   struct Impl;
   std::unique_ptr<Impl> impl_;
 };

@@ -391,6 +391,37 @@ TEST(MerkleBuilder, RandomChunkingEqualsBuild) {
   }
 }
 
+// The leaf hash of every length around the 64-byte block boundaries, from buffers at every
+// alignment, equals SHA-256 of the prefixed leaf computed by crypto::Sha256 (Crypto++): the
+// Merkle code runs its own SHA-256 where the CPU has the SHA extensions.
+TEST(Merkle, LeafHashIsSha256OfPrefixedLeafAtAnyLengthAndAlignment) {
+  DeterministicRandom rng(5);
+  const Bytes data = rng.Generate(1100);
+  for (size_t offset = 0; offset < 5; ++offset) {
+    for (size_t len = 0; len + offset <= data.size(); ++len) {
+      ByteView leaf = ByteView(data).subspan(offset, len);
+      Bytes prefixed = {0x00};
+      Append(prefixed, leaf);
+      ASSERT_EQ(MerkleLeafHash(leaf), Sha256(prefixed)) << offset << " " << len;
+    }
+  }
+}
+
+TEST(MerkleBuilder, MisalignedPiecesOfDefaultLeaves) {
+  // Pieces at odd addresses and odd sizes crossing leaf boundaries, as the codec feeds them.
+  DeterministicRandom rng(6);
+  const Bytes data = rng.Generate(5 * kDefaultMerkleLeafSize + 12345 + 3);
+  const ByteView shard = ByteView(data).subspan(3);
+  MerkleBuilder builder;
+  for (size_t pos = 0; pos < shard.size();) {
+    const size_t n = std::min<size_t>(shard.size() - pos, 1 + rng.NextU64() % 70000);
+    builder.Update(shard.subspan(pos, n));
+    pos += n;
+  }
+  ASSERT_OK_AND_ASSIGN(MerkleTree built, builder.Finish());
+  EXPECT_EQ(built.root(), ReferenceRoot(MerkleHashKind::kSha256, shard, kDefaultMerkleLeafSize));
+}
+
 TEST(Merkle, DefaultLeafSizeOnMegabytes) {
   Bytes data = Pattern(3 * kDefaultMerkleLeafSize + 100);
   ASSERT_OK_AND_ASSIGN(MerkleTree tree, MerkleTree::Build(data));

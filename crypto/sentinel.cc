@@ -5,9 +5,9 @@
 #include <cryptopp/secblock.h>
 
 #include <algorithm>
+#include <bit>
 #include <cstring>
 #include <numeric>
-#include <unordered_set>
 
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
@@ -16,13 +16,30 @@
 namespace gnr::crypto {
 namespace {
 
-constexpr std::string_view kValueLabel = "gnr sentinel value";
 constexpr std::string_view kStreamLabel = "gnr keyed stream";
 constexpr std::string_view kPositionsDomain = "positions";
 constexpr std::string_view kGroupsDomain = "fingerprint groups";
+constexpr std::string_view kValuesDomain = "sentinel values";
 
 // Keystream bytes generated per refill.
 constexpr size_t kBufferSize = 1024;
+
+using AesCtrMode = CryptoPP::CTR_Mode<CryptoPP::AES>::Encryption;
+
+// Keys `ctr` with the stream key of (key, domain) = HMAC-SHA256(key, "gnr keyed stream" ||
+// 0x00 || domain), counter block zero.
+void SetStreamKey(AesCtrMode& ctr, const SentinelKey& key, std::string_view domain) {
+  Bytes msg;
+  msg.reserve(kStreamLabel.size() + 1 + domain.size());
+  Append(msg, AsBytes(kStreamLabel));
+  msg.push_back(0x00);
+  Append(msg, AsBytes(domain));
+  Hash256 aes_key = HmacSha256(key, msg);
+  const uint8_t zero_iv[CryptoPP::AES::BLOCKSIZE] = {};
+  // Key and IV sizes are fixed and valid, so Crypto++ cannot throw here.
+  ctr.SetKeyWithIV(aes_key.data(), aes_key.size(), zero_iv, sizeof(zero_iv));
+  CryptoPP::SecureWipeBuffer(aes_key.data(), aes_key.size());
+}
 
 absl::Status CheckGroupArgs(uint64_t sentinel_count, uint32_t group_size) {
   if (group_size == 0) {
@@ -34,6 +51,37 @@ absl::Status CheckGroupArgs(uint64_t sentinel_count, uint32_t group_size) {
   }
   return absl::OkStatus();
 }
+
+// A set of distinct uint64 values below UINT64_MAX, sized for `count` insertions: open
+// addressing with linear probing in a power-of-two table at most half full. Much faster
+// than std::unordered_set (no node per value) for Floyd's sampling.
+class FlatSet {
+ public:
+  explicit FlatSet(uint64_t count) {
+    int bits = 4;
+    while ((uint64_t{1} << bits) < 2 * count) ++bits;
+    slots_.assign(size_t{1} << bits, kEmpty);
+    mask_ = slots_.size() - 1;
+    shift_ = 64 - bits;
+  }
+  // Inserts v; false if it was already there.
+  bool Insert(uint64_t v) {
+    // Fibonacci hashing: the top bits of v * 2^64/phi.
+    for (size_t h = (v * 0x9E3779B97F4A7C15u) >> shift_;; h = (h + 1) & mask_) {
+      if (slots_[h] == v) return false;
+      if (slots_[h] == kEmpty) {
+        slots_[h] = v;
+        return true;
+      }
+    }
+  }
+
+ private:
+  static constexpr uint64_t kEmpty = UINT64_MAX;  // never a value: values < domain_size
+  std::vector<uint64_t> slots_;
+  size_t mask_ = 0;
+  int shift_ = 0;
+};
 
 // The keyed permutation of [0, n) that defines the groups: Fisher–Yates from the top.
 std::vector<uint64_t> GroupPermutation(const SentinelKey& key, uint64_t n) {
@@ -58,17 +106,48 @@ std::vector<uint64_t> SortedGroup(const std::vector<uint64_t>& perm, uint32_t gr
 }  // namespace
 
 Hash256 SentinelValue(const SentinelKey& key, uint64_t index) {
-  uint8_t msg[kValueLabel.size() + 8];
-  std::memcpy(msg, kValueLabel.data(), kValueLabel.size());
-  PutBigEndian64(index, MutableByteView(msg + kValueLabel.size(), 8));
-  return HmacSha256(key, ByteView(msg, sizeof(msg)));
+  return SentinelValueGenerator(key).Value(index);
+}
+
+// ---------------------------------------------------------------------------------------
+// SentinelValueGenerator
+
+struct SentinelValueGenerator::Impl {
+  AesCtrMode ctr;
+};
+
+SentinelValueGenerator::SentinelValueGenerator(const SentinelKey& key)
+    : impl_(std::make_unique<Impl>()) {
+  SetStreamKey(impl_->ctr, key, kValuesDomain);
+}
+
+SentinelValueGenerator::~SentinelValueGenerator() = default;
+SentinelValueGenerator::SentinelValueGenerator(SentinelValueGenerator&&) noexcept = default;
+SentinelValueGenerator& SentinelValueGenerator::operator=(SentinelValueGenerator&&) noexcept =
+    default;
+
+void SentinelValueGenerator::Fill(uint64_t first, MutableByteView out) {
+  if (out.empty()) return;
+  // Value j starts at counter block 2j, a 65-bit number: be128(2 * first).
+  uint8_t counter[CryptoPP::AES::BLOCKSIZE] = {};
+  counter[7] = static_cast<uint8_t>(first >> 63);
+  PutBigEndian64(first << 1, MutableByteView(counter + 8, 8));
+  impl_->ctr.Resynchronize(counter, sizeof(counter));
+  std::memset(out.data(), 0, out.size());
+  impl_->ctr.ProcessData(out.data(), out.data(), out.size());  // keystream XOR 0
+}
+
+Hash256 SentinelValueGenerator::Value(uint64_t index) {
+  Hash256 value;
+  Fill(index, value);
+  return value;
 }
 
 // ---------------------------------------------------------------------------------------
 // KeyedStream
 
 struct KeyedStream::Impl {
-  CryptoPP::CTR_Mode<CryptoPP::AES>::Encryption ctr;
+  AesCtrMode ctr;
   uint8_t buffer[kBufferSize];
   size_t used = kBufferSize;
 
@@ -82,16 +161,7 @@ struct KeyedStream::Impl {
 
 KeyedStream::KeyedStream(const SentinelKey& key, std::string_view domain)
     : impl_(std::make_unique<Impl>()) {
-  Bytes msg;
-  msg.reserve(kStreamLabel.size() + 1 + domain.size());
-  Append(msg, AsBytes(kStreamLabel));
-  msg.push_back(0x00);
-  Append(msg, AsBytes(domain));
-  Hash256 aes_key = HmacSha256(key, msg);
-  const uint8_t zero_iv[CryptoPP::AES::BLOCKSIZE] = {};
-  // Key and IV sizes are fixed and valid, so Crypto++ cannot throw here.
-  impl_->ctr.SetKeyWithIV(aes_key.data(), aes_key.size(), zero_iv, sizeof(zero_iv));
-  CryptoPP::SecureWipeBuffer(aes_key.data(), aes_key.size());
+  SetStreamKey(impl_->ctr, key, domain);
 }
 
 KeyedStream::~KeyedStream() = default;
@@ -110,6 +180,14 @@ void KeyedStream::Fill(MutableByteView out) {
 }
 
 uint64_t KeyedStream::Next64() {
+  Impl& s = *impl_;
+  if (kBufferSize - s.used >= 8) {  // fast path: the word is in the buffer
+    uint64_t v;
+    std::memcpy(&v, s.buffer + s.used, 8);
+    s.used += 8;
+    if constexpr (std::endian::native == std::endian::little) v = __builtin_bswap64(v);
+    return v;  // read big-endian
+  }
   uint8_t b[8];
   Fill(b);
   return GetBigEndian64(b);
@@ -146,7 +224,7 @@ absl::StatusOr<std::vector<uint64_t>> SelectDistinctPositions(const SentinelKey&
   // Floyd's algorithm: for j = domain-count .. domain-1, t = Uniform(j+1); take t, or j if
   // t was already taken. Yields a uniform count-subset with exactly `count` draws (plus
   // rare rejections inside Uniform). The membership set is a bitmap when that is smaller
-  // than a hash set (~16 bytes per element); the result is the same either way.
+  // than a hash set (16-32 bytes per element); the result is the same either way.
   const uint64_t start = domain_size - count;
   if (domain_size / 8 <= count * 16) {
     std::vector<uint64_t> bits(domain_size / 64 + 1, 0);
@@ -167,13 +245,13 @@ absl::StatusOr<std::vector<uint64_t>> SelectDistinctPositions(const SentinelKey&
       }
     }
   } else {
-    std::unordered_set<uint64_t> taken;
-    taken.reserve(count);
+    FlatSet taken(count);
     for (uint64_t j = start; j < domain_size; ++j) {
       const uint64_t t = stream.Uniform(j + 1);
-      if (!taken.insert(t).second) taken.insert(j);
+      const uint64_t pick = taken.Insert(t) ? t : j;
+      if (pick != t) taken.Insert(j);  // j exceeds every earlier pick: always new
+      out.push_back(pick);
     }
-    out.assign(taken.begin(), taken.end());
     std::sort(out.begin(), out.end());
   }
   return out;

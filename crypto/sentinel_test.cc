@@ -38,11 +38,52 @@ double ChiSquare(const std::vector<uint64_t>& counts) {
 // documented in sentinel.h (hmac, hashlib, cryptography's AES-CTR). They pin the stored
 // format: changing them orphans every sentinel already written.
 
-TEST(SentinelValue, GoldenHmacSha256) {
+TEST(SentinelValue, GoldenAesCtrValues) {
+  // K' = HMAC-SHA256(key, "gnr keyed stream" 0x00 "sentinel values"); value j =
+  // AES-256-CTR(K', counter block be128(2j)) over 32 zero bytes.
   EXPECT_EQ(HexEncode(SentinelValue(CountingKey(), 0)),
-            "f87d3f7b25bdeef56a804a7b5a6bdee6f1a5bfdefe2ffcc8b1ee7af718619a8e");
+            "3102982a5ff3675539453e170ecae2fa9e38796c950273e872038023ed108891");
+  EXPECT_EQ(HexEncode(SentinelValue(CountingKey(), 1)),
+            "e93c51018939eea1b3009b98363d0ab96ccf264fea608ee8f2a95a3988494c73");
   EXPECT_EQ(HexEncode(SentinelValue(CountingKey(), 12345)),
-            "814c1250dc617b76ddf43aec876c49d481c916f6f488087ed27f75db054462b5");
+            "2ebd438eb90e2aa77b42c7b2f38ff8ac39801dcf6c0c9a6898b27891d273c888");
+  // The counter block of the last index needs 65 bits.
+  EXPECT_EQ(HexEncode(SentinelValue(CountingKey(), UINT64_MAX)),
+            "84a2d15c12a58423e7e7c2cc4675a799b01933955c5e78780683e522e727b84a");
+}
+
+TEST(SentinelValue, IsTheSentinelValuesKeyedStream) {
+  SentinelKey key = RandomKey(9);
+  KeyedStream stream(key, "sentinel values");
+  Bytes expected(300 * kSentinelSize);
+  stream.Fill(expected);
+  for (uint64_t j = 0; j < 300; ++j) {
+    Hash256 v = SentinelValue(key, j);
+    ASSERT_TRUE(std::equal(v.begin(), v.end(), expected.begin() + 32 * j)) << j;
+  }
+}
+
+TEST(SentinelValueGenerator, BulkEqualsSingleValues) {
+  SentinelKey key = RandomKey(10);
+  SentinelValueGenerator gen(key);
+  // Random access in any order and any batch size, including a size that is not a multiple
+  // of 32 (it ends with a prefix of the next value).
+  for (uint64_t first : {uint64_t{0}, uint64_t{7}, uint64_t{1000}, uint64_t{3}, UINT64_MAX - 64}) {
+    for (size_t size : {size_t{0}, size_t{32}, size_t{100}, size_t{64 * 32}}) {
+      Bytes bulk(size);
+      gen.Fill(first, bulk);
+      for (size_t off = 0; off < size; off += 32) {
+        Hash256 v = SentinelValue(key, first + off / 32);
+        const size_t n = std::min<size_t>(32, size - off);
+        ASSERT_TRUE(std::equal(bulk.begin() + off, bulk.begin() + off + n, v.begin()))
+            << first << " " << size << " " << off;
+      }
+    }
+  }
+  EXPECT_EQ(gen.Value(12345), SentinelValue(key, 12345));
+  // Movable.
+  SentinelValueGenerator moved = std::move(gen);
+  EXPECT_EQ(moved.Value(5), SentinelValue(key, 5));
 }
 
 TEST(SentinelValue, DependsOnKeyAndIndex) {

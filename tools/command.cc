@@ -5,6 +5,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "tools/exit_codes.h"
+#include "tools/farmer_command.h"
 #include "tools/version.h"
 
 namespace gnr::tools {
@@ -56,6 +57,7 @@ const std::vector<Command>& AllCommands() {
   static const std::vector<Command>* commands = new std::vector<Command>{
       {"version", "print the version",
        "Usage: gnr version [--json]\n\nPrints the version of gnr.\n", RunVersion},
+      FarmerCommand(),
   };
   return *commands;
 }

@@ -211,52 +211,90 @@ FileKey TestKey(uint64_t seed) {
 
 // --- Structure of one encoded segment --------------------------------------------------
 
+// Encodes `plain` as segment `index` and checks every stored shard against a reference
+// built step by step: CTR at the segment's file offset, zero-pad, split, RS, sentinels
+// inserted by WriteStoredShard (whose layout SentinelMap.MatchesByteModel checks), each
+// sentinel equal to crypto::SentinelValue at its offset, and the Merkle root of the whole.
+void CheckAgainstReference(const CodecParams& p, const Bytes& plain, uint64_t index) {
+  const int k = p.data_shards, n = p.total_shards();
+  SCOPED_TRACE(::testing::Message() << k << "+" << p.parity_shards << ", " << plain.size()
+                                    << " bytes, segment " << index);
+  const FileKey key = TestKey(1);
+  const FileNonce nonce = TestKey(2);
+  ASSERT_OK_AND_ASSIGN(SegmentEncoder enc, SegmentEncoder::Create(p, key, nonce));
+  ASSERT_OK_AND_ASSIGN(EncodedSegment seg, enc.Encode(index, plain));
+  const uint64_t S = ShardLength(plain.size(), k);
+  EXPECT_EQ(seg.manifest.shard_length, S);
+  EXPECT_EQ(seg.manifest.sentinel_count, SentinelCount(p, S));
+  ASSERT_EQ(seg.shards.size(), static_cast<size_t>(n));
+
+  FileSecrets sec = DeriveFileSecrets(key);
+  ASSERT_OK_AND_ASSIGN(Bytes cipher, crypto::AesCtrApply(sec.data_key, sec.data_iv,
+                                                         index * uint64_t{p.segment_size}, plain));
+  cipher.resize(k * S, 0);
+  std::vector<Bytes> shards(n, Bytes(S));
+  for (int i = 0; i < k; ++i) std::copy_n(cipher.begin() + i * S, S, shards[i].begin());
+  ASSERT_OK_AND_ASSIGN(crypto::ReedSolomon rs, crypto::ReedSolomon::Create(k, p.parity_shards));
+  std::vector<ByteView> dv(shards.begin(), shards.begin() + k);
+  std::vector<MutableByteView> pv(shards.begin() + k, shards.end());
+  ASSERT_OK(rs.Encode(dv, pv));
+
+  for (uint32_t t = 0; t < static_cast<uint32_t>(n); ++t) {
+    crypto::SentinelKey sk = DeriveSentinelKey(key, index, t);
+    ASSERT_OK_AND_ASSIGN(SentinelMap map, SentinelMap::Create(sk, S, seg.manifest.sentinel_count));
+    Bytes expected(map.stored_length());
+    ASSERT_OK(WriteStoredShard(sk, map, shards[t], expected));
+    EXPECT_EQ(seg.shards[t], expected) << "shard " << t;
+    for (uint64_t j = 0; j < map.sentinel_count(); ++j) {
+      const crypto::Hash256 v = crypto::SentinelValue(sk, j);
+      ASSERT_TRUE(std::equal(v.begin(), v.end(), seg.shards[t].begin() + map.SentinelOffset(j)))
+          << "shard " << t << " sentinel " << j;
+    }
+    ASSERT_OK_AND_ASSIGN(crypto::MerkleTree tree, crypto::MerkleTree::Build(expected, p.leaf_size));
+    EXPECT_EQ(seg.manifest.shards[t].merkle_root, tree.root());
+    EXPECT_EQ(seg.manifest.shards[t].id, ComputeShardId(nonce, index, t, 0));
+    EXPECT_EQ(seg.manifest.shards[t].stored_length, expected.size());
+  }
+  // Reusing the output buffers gives the same result.
+  EncodedSegment again = seg;
+  ASSERT_OK(enc.Encode(index, plain, again));
+  EXPECT_EQ(again.shards, seg.shards);
+  EXPECT_EQ(again.manifest, seg.manifest);
+}
+
 TEST(Encoder, StoredShardsAreCiphertextPlusParityPlusSentinels) {
   CodecParams p;
   p.segment_size = 64 * 1024;
   p.data_shards = 3;
   p.parity_shards = 2;
   p.leaf_size = 1024;
-  const FileKey key = TestKey(1);
-  const FileNonce nonce = TestKey(2);
   std::mt19937_64 rng(3);
-  const Bytes plain = RandomBytes(rng, 50001);  // not a multiple of k: padded
-  ASSERT_OK_AND_ASSIGN(SegmentEncoder enc, SegmentEncoder::Create(p, key, nonce));
-  ASSERT_OK_AND_ASSIGN(EncodedSegment seg, enc.Encode(5, plain));
-  const uint64_t S = ShardLength(plain.size(), 3);
-  EXPECT_EQ(seg.manifest.shard_length, S);
-  EXPECT_EQ(seg.manifest.sentinel_count, SentinelCount(p, S));
-  ASSERT_EQ(seg.shards.size(), 5u);
-
-  // Reference: CTR at file offset 5 * segment_size, zero-pad, split, RS.
-  FileSecrets sec = DeriveFileSecrets(key);
-  ASSERT_OK_AND_ASSIGN(Bytes cipher, crypto::AesCtrApply(sec.data_key, sec.data_iv,
-                                                         5 * uint64_t{p.segment_size}, plain));
-  cipher.resize(3 * S, 0);
-  std::vector<Bytes> shards(5, Bytes(S));
-  for (int i = 0; i < 3; ++i) std::copy_n(cipher.begin() + i * S, S, shards[i].begin());
-  ASSERT_OK_AND_ASSIGN(crypto::ReedSolomon rs, crypto::ReedSolomon::Create(3, 2));
-  std::vector<ByteView> dv(shards.begin(), shards.begin() + 3);
-  std::vector<MutableByteView> pv{shards[3], shards[4]};
-  ASSERT_OK(rs.Encode(dv, pv));
-
-  for (uint32_t t = 0; t < 5; ++t) {
-    crypto::SentinelKey sk = DeriveSentinelKey(key, 5, t);
-    ASSERT_OK_AND_ASSIGN(SentinelMap map, SentinelMap::Create(sk, S, seg.manifest.sentinel_count));
-    Bytes expected(map.stored_length());
-    ASSERT_OK(WriteStoredShard(sk, map, shards[t], expected));
-    EXPECT_EQ(seg.shards[t], expected) << "shard " << t;
-    ASSERT_OK_AND_ASSIGN(crypto::MerkleTree tree, crypto::MerkleTree::Build(expected, 1024));
-    EXPECT_EQ(seg.manifest.shards[t].merkle_root, tree.root());
-    EXPECT_EQ(seg.manifest.shards[t].id, ComputeShardId(nonce, 5, t, 0));
-    EXPECT_EQ(seg.manifest.shards[t].stored_length, expected.size());
-  }
-  // Reusing the output buffers gives the same result.
-  EncodedSegment again = seg;
-  ASSERT_OK(enc.Encode(5, plain, again));
-  EXPECT_EQ(again.shards, seg.shards);
+  CheckAgainstReference(p, RandomBytes(rng, 50001), 5);  // not a multiple of k: padded
+  ASSERT_OK_AND_ASSIGN(SegmentEncoder enc, SegmentEncoder::Create(p, TestKey(1), TestKey(2)));
   EXPECT_STATUS(enc.Encode(0, Bytes(p.segment_size + 1)), absl::StatusCode::kInvalidArgument);
   EXPECT_STATUS(enc.Encode(0, Bytes()), absl::StatusCode::kInvalidArgument);
+}
+
+// Shards longer than the encoder's internal chunk (tens of KiB), so chunk boundaries,
+// sentinels at and across them, batches of sentinel values and Merkle leaves spanning
+// chunks all occur; small leaves put leaf boundaries everywhere.
+TEST(Encoder, MultiChunkSegmentsMatchTheReference) {
+  std::mt19937_64 rng(4);
+  struct Case {
+    int k, m;
+    uint32_t segment_size, leaf_size;
+    size_t plain_size;
+  };
+  for (const Case& c :
+       {Case{3, 2, 1 << 20, 1024, (1 << 20) - 7}, Case{10, 4, 4 << 20, 65536, 4 << 20},
+        Case{4, 2, 2 << 20, 4096, 1500001}, Case{1, 1, 1 << 20, 64, 300000}}) {
+    CodecParams p;
+    p.segment_size = c.segment_size;
+    p.data_shards = c.k;
+    p.parity_shards = c.m;
+    p.leaf_size = c.leaf_size;
+    CheckAgainstReference(p, RandomBytes(rng, c.plain_size), 2);
+  }
 }
 
 // A source that returns short reads, and one that ends early.

@@ -6,14 +6,11 @@
 #include "absl/strings/str_cat.h"
 #include "common/log.h"
 #include "common/strings.h"
+#include "common/overloaded.h"
 
 namespace gnr::kademlia {
 namespace {
 
-template <class... Ts>
-struct Overloaded : Ts... {
-  using Ts::operator()...;
-};
 
 constexpr uint8_t ReplyIndexFor(const MessageBody& request) {
   return static_cast<uint8_t>(request.index() + 1);

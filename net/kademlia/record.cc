@@ -4,6 +4,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "common/strings.h"
+#include "common/overloaded.h"
 
 namespace gnr::kademlia {
 namespace {
@@ -26,10 +27,6 @@ void PutTime(Bytes& out, absl::Time t) {
   PutU64(out, static_cast<uint64_t>(absl::ToUnixMicros(t)));
 }
 
-template <class... Ts>
-struct Overloaded : Ts... {
-  using Ts::operator()...;
-};
 
 }  // namespace
 

@@ -1,0 +1,808 @@
+#include "fs/volume/volume.h"
+
+#include <fcntl.h>
+#include <stdlib.h>
+#include <sys/stat.h>
+
+#include <algorithm>
+#include <atomic>
+#include <cstdio>
+#include <filesystem>
+#include <string>
+#include <thread>
+
+#include "absl/strings/str_cat.h"
+#include "common/clock.h"
+#include "common/status.h"
+#include "crypto/random.h"
+#include "fs/catalog/posix_error.h"
+#include "fs/codec/inline_blob.h"
+#include "fs/volume/space.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "tests/fakes/fake_chain.h"
+#include "tests/fakes/fake_shard_network.h"
+#include "tests/testing/status_matchers.h"
+
+namespace gnr::volume {
+namespace {
+
+using ::testing::ElementsAre;
+using ::testing::UnorderedElementsAre;
+
+constexpr uint32_t kSegment = 8192;
+
+int Errno(const absl::Status& s) { return catalog::PosixErrno(s).value_or(0); }
+template <typename T>
+int Errno(const absl::StatusOr<T>& s) {
+  return Errno(s.status());
+}
+
+Bytes RandomBytes(crypto::Random& rng, size_t n) { return rng.Generate(n); }
+
+// Waits (real time) until `pred` holds, up to `timeout`.
+template <typename Pred>
+bool Eventually(Pred pred, absl::Duration timeout = absl::Seconds(10)) {
+  absl::Time deadline = absl::Now() + timeout;
+  while (absl::Now() < deadline) {
+    if (pred()) return true;
+    absl::SleepFor(absl::Milliseconds(2));
+  }
+  return pred();
+}
+
+class VolumeTest : public ::testing::Test {
+ protected:
+  VolumeTest() : network_(8), rng_(7) {
+    char tmpl[] = "/tmp/gnr_volume_test_XXXXXX";
+    dir_ = ::mkdtemp(tmpl);
+    bucket_ = ToBytes("test-bucket");
+    key_.fill(0x42);
+    BucketInfo info;
+    info.size_bytes = uint64_t{1} << 30;
+    chain_.SetBucket(bucket_, info);
+  }
+  ~VolumeTest() override {
+    volume_.reset();
+    std::filesystem::remove_all(dir_);
+  }
+
+  VolumeOptions Options() {
+    VolumeOptions o;
+    o.state_dir = dir_;
+    o.bucket_id = bucket_;
+    o.params.segment_size = kSegment;
+    o.params.leaf_size = 512;
+    o.params.inline_threshold = 4096;
+    o.read_cache_bytes = 64 * 1024;
+    o.cache_block_size = 8192;
+    o.upload_threads = 2;
+    o.upload_delay = absl::ZeroDuration();
+    o.max_dirty_time = absl::Hours(1);
+    o.retry_delay = absl::Milliseconds(10);
+    o.hedge_min = absl::Milliseconds(50);
+    o.read_timeout = absl::Seconds(5);
+    return o;
+  }
+
+  void OpenVolume() { OpenVolume(Options()); }
+  void OpenVolume(const VolumeOptions& o) {
+    volume_.reset();
+    absl::StatusOr<std::unique_ptr<Volume>> v =
+        Volume::Open(o, VolumeEnv{&network_, &chain_, &clock_, &random_, key_});
+    ASSERT_TRUE(v.ok()) << v.status();
+    volume_ = *std::move(v);
+  }
+
+  // Creates `name` in the root with `data`, fsyncs, closes. Returns the inode.
+  Ino WriteFile(std::string_view name, ByteView data, bool fsync = true) {
+    absl::StatusOr<CreateResult> c =
+        volume_->Create(caller_, kRootIno, name, 0644, O_CREAT | O_WRONLY | O_TRUNC);
+    EXPECT_TRUE(c.ok()) << c.status();
+    if (!c.ok()) return 0;
+    if (!data.empty()) {
+      // In uneven pieces, as programs write.
+      size_t pos = 0, piece = 1000;
+      while (pos < data.size()) {
+        size_t n = std::min(piece, data.size() - pos);
+        absl::StatusOr<size_t> w = volume_->Write(c->fh, pos, data.subspan(pos, n));
+        EXPECT_TRUE(w.ok()) << w.status();
+        pos += n;
+        piece = piece * 3 % 7001 + 1;
+      }
+    }
+    if (fsync) EXPECT_OK(volume_->Fsync(c->fh, false));
+    EXPECT_OK(volume_->Release(c->fh));
+    return c->attr.ino;
+  }
+
+  absl::StatusOr<Bytes> ReadFile(Ino ino) {
+    absl::StatusOr<Attr> a = volume_->GetAttr(ino);
+    if (!a.ok()) return a.status();
+    absl::StatusOr<FileHandle> fh = volume_->Open(caller_, ino, O_RDONLY);
+    if (!fh.ok()) return fh.status();
+    Bytes out;
+    uint64_t pos = 0;
+    for (;;) {
+      absl::StatusOr<Bytes> piece = volume_->Read(*fh, pos, 3000);
+      if (!piece.ok()) {
+        (void)volume_->Release(*fh);
+        return piece.status();
+      }
+      if (piece->empty()) break;
+      Append(out, *piece);
+      pos += piece->size();
+    }
+    EXPECT_EQ(out.size(), a->size);
+    GNR_RETURN_IF_ERROR(volume_->Release(*fh));
+    return out;
+  }
+
+  std::string dir_;
+  Bytes bucket_;
+  codec::BucketKey key_;
+  fakes::FakeShardNetwork network_;
+  fakes::FakeChain chain_;
+  FakeClock clock_;
+  crypto::DeterministicRandom random_{1};
+  crypto::DeterministicRandom rng_;
+  Caller caller_{1000, 1000, 1};
+  std::unique_ptr<Volume> volume_;
+};
+
+// ---------------------------------------------------------------------------------------
+// Data round trips
+
+TEST_F(VolumeTest, RoundTripsFilesOfManySizes) {
+  OpenVolume();
+  std::vector<std::pair<Ino, Bytes>> files;
+  for (size_t size : {0, 1, 100, 4095, 4096, 8191, 8192, 8193, 30000, 70001}) {
+    Bytes data = RandomBytes(rng_, size);
+    Ino ino = WriteFile(absl::StrCat("f", size), data);
+    files.emplace_back(ino, data);
+    ASSERT_OK_AND_ASSIGN(Bytes back, ReadFile(ino));
+    EXPECT_EQ(back, data) << size;
+  }
+  // After a remount the reads come from the farmers (the cache starts empty).
+  OpenVolume();
+  for (const auto& [ino, data] : files) {
+    ASSERT_OK_AND_ASSIGN(Bytes back, ReadFile(ino));
+    EXPECT_EQ(back, data) << data.size();
+  }
+  EXPECT_GT(network_.counters().gets, 0u);
+}
+
+TEST_F(VolumeTest, SparseFilesReadZerosInHoles) {
+  OpenVolume();
+  ASSERT_OK_AND_ASSIGN(CreateResult c,
+                       volume_->Create(caller_, kRootIno, "sparse", 0644, O_CREAT | O_RDWR));
+  ASSERT_OK(volume_->Write(c.fh, 50000, AsBytes("tail")).status());
+  ASSERT_OK(volume_->Write(c.fh, 10, AsBytes("head")).status());
+  ASSERT_OK_AND_ASSIGN(Attr a, volume_->GetAttr(c.attr.ino));
+  EXPECT_EQ(a.size, 50004u);
+  ASSERT_OK(volume_->Fsync(c.fh, false));
+  ASSERT_OK(volume_->Release(c.fh));
+  Bytes expected(50004, 0);
+  std::copy_n("head", 4, expected.begin() + 10);
+  std::copy_n("tail", 4, expected.begin() + 50000);
+  OpenVolume();
+  ASSERT_OK_AND_ASSIGN(Bytes back, ReadFile(c.attr.ino));
+  EXPECT_EQ(back, expected);
+}
+
+TEST_F(VolumeTest, RandomWritesAppendsAndTruncatesMatchAModel) {
+  OpenVolume();
+  ASSERT_OK_AND_ASSIGN(CreateResult c,
+                       volume_->Create(caller_, kRootIno, "model", 0644, O_CREAT | O_RDWR));
+  Ino ino = c.attr.ino;
+  FileHandle fh = c.fh;
+  Bytes model;
+  for (int step = 0; step < 120; ++step) {
+    uint64_t r = rng_.NextU64();
+    switch (r % 8) {
+      case 0:
+      case 1:
+      case 2: {  // write somewhere (maybe past the end)
+        uint64_t off = (r >> 8) % (model.size() + 5000);
+        Bytes data = RandomBytes(rng_, 1 + (r >> 24) % 9000);
+        ASSERT_OK(volume_->Write(fh, off, data).status());
+        if (model.size() < off + data.size()) model.resize(off + data.size(), 0);
+        std::copy(data.begin(), data.end(), model.begin() + off);
+        break;
+      }
+      case 3: {  // append through an O_APPEND handle
+        ASSERT_OK_AND_ASSIGN(FileHandle ah, volume_->Open(caller_, ino, O_WRONLY | O_APPEND));
+        Bytes data = RandomBytes(rng_, 1 + (r >> 8) % 3000);
+        ASSERT_OK(volume_->Write(ah, 0, data).status());  // offset ignored
+        Append(model, data);
+        ASSERT_OK(volume_->Release(ah));
+        break;
+      }
+      case 4: {  // truncate up or down
+        uint64_t size = (r >> 8) % (model.size() * 2 + 100);
+        SetAttrRequest req;
+        req.size = size;
+        ASSERT_OK(volume_->SetAttr(caller_, ino, req).status());
+        model.resize(size, 0);
+        break;
+      }
+      case 5:  // commit
+        ASSERT_OK(volume_->Fsync(fh, false));
+        break;
+      case 6: {  // close and reopen (the staging file goes away once committed)
+        ASSERT_OK(volume_->Release(fh));
+        ASSERT_OK(volume_->WaitForUploads(absl::Seconds(10)));
+        ASSERT_OK_AND_ASSIGN(fh, volume_->Open(caller_, ino, O_RDWR));
+        break;
+      }
+      case 7: {  // read a random range
+        uint64_t off = (r >> 8) % (model.size() + 10);
+        size_t len = 1 + (r >> 24) % 10000;
+        ASSERT_OK_AND_ASSIGN(Bytes got, volume_->Read(fh, off, len));
+        size_t expect = off >= model.size() ? 0 : std::min<size_t>(len, model.size() - off);
+        ASSERT_EQ(got.size(), expect) << "step " << step;
+        ASSERT_TRUE(std::equal(got.begin(), got.end(), model.begin() + off)) << "step " << step;
+        break;
+      }
+    }
+    ASSERT_OK_AND_ASSIGN(Attr a, volume_->GetAttr(ino));
+    ASSERT_EQ(a.size, model.size()) << "step " << step;
+  }
+  ASSERT_OK(volume_->Release(fh));
+  ASSERT_OK(volume_->WaitForUploads(absl::Seconds(10)));
+  OpenVolume();
+  ASSERT_OK_AND_ASSIGN(Bytes back, ReadFile(ino));
+  EXPECT_EQ(back, model);
+}
+
+TEST_F(VolumeTest, SmallFilesAreInlineWithoutShards) {
+  OpenVolume();
+  Bytes data = ToBytes("a small file");
+  Ino ino = WriteFile("small", data);
+  EXPECT_EQ(network_.TotalShards(), 0u);
+  EXPECT_EQ(network_.counters().puts, 0u);
+  OpenVolume();
+  ASSERT_OK_AND_ASSIGN(Bytes back, ReadFile(ino));
+  EXPECT_EQ(back, data);
+}
+
+TEST_F(VolumeTest, FarmersHoldNoPlaintext) {
+  OpenVolume();
+  std::string marker = "GNR-PLAINTEXT-MARKER-0123456789";
+  std::string text;
+  while (text.size() < 40000) text += marker;
+  WriteFile("secret", AsBytes(text));
+  ASSERT_OK(volume_->WaitForUploads(absl::Seconds(10), /*full_redundancy=*/true));
+  std::vector<Bytes> shards = network_.AllShardBytes();
+  ASSERT_FALSE(shards.empty());
+  for (const Bytes& s : shards) {
+    EXPECT_EQ(AsStringView(s).find(marker.substr(0, 16)), std::string_view::npos);
+  }
+}
+
+// ---------------------------------------------------------------------------------------
+// Commit rules
+
+TEST_F(VolumeTest, FsyncReturnsOnlyAfterKPlusOneAcks) {
+  OpenVolume();
+  for (int i = 0; i < network_.farmer_count(); ++i) network_.SetHold(i, true);
+  ASSERT_OK_AND_ASSIGN(CreateResult c,
+                       volume_->Create(caller_, kRootIno, "held", 0644, O_CREAT | O_WRONLY));
+  Bytes data = RandomBytes(rng_, 6000);  // one segment: each chosen farmer gets one shard
+  ASSERT_OK(volume_->Write(c.fh, 0, data).status());
+  std::atomic<bool> returned{false};
+  absl::Status fsync_status;
+  std::thread t([&] {
+    fsync_status = volume_->Fsync(c.fh, false);
+    returned = true;
+  });
+  ASSERT_TRUE(Eventually([&] { return network_.HeldCount() == 6; }));
+  // RS(4,2): k+1 = 5 acks are needed. Release farmers one by one.
+  int acked = 0;
+  for (int i = 0; i < network_.farmer_count() && acked < 5; ++i) {
+    if (network_.ShardCount(i) == 0 && network_.HeldCount() > 0) {
+      size_t before = network_.HeldCount();
+      network_.ReleaseHeld(i, /*stop_holding=*/false);
+      acked += static_cast<int>(before - network_.HeldCount());
+    }
+    absl::SleepFor(absl::Milliseconds(30));
+    if (acked < 5) {
+      EXPECT_FALSE(returned) << "fsync returned with only " << acked << " acks";
+    }
+  }
+  ASSERT_EQ(acked, 5);
+  ASSERT_TRUE(Eventually([&] { return returned.load(); }));
+  t.join();
+  EXPECT_OK(fsync_status);
+  // The sixth shard keeps going in the background.
+  for (int i = 0; i < network_.farmer_count(); ++i) network_.ReleaseHeld(i);
+  ASSERT_OK(volume_->WaitForUploads(absl::Seconds(10), /*full_redundancy=*/true));
+  EXPECT_EQ(network_.TotalShards(), 6u);
+  ASSERT_OK(volume_->Release(c.fh));
+  OpenVolume();
+  ASSERT_OK_AND_ASSIGN(Bytes back, ReadFile(c.attr.ino));
+  EXPECT_EQ(back, data);
+}
+
+TEST_F(VolumeTest, FailedFarmersAreReplacedBySpares) {
+  OpenVolume();
+  network_.SetDown(0, true);
+  network_.SetDown(3, true);
+  network_.FailNextPuts(5, 100);
+  Bytes data = RandomBytes(rng_, 3 * kSegment + 17);
+  Ino ino = WriteFile("spares", data);
+  ASSERT_OK(volume_->WaitForUploads(absl::Seconds(10), true));
+  EXPECT_EQ(network_.ShardCount(0), 0u);
+  EXPECT_EQ(network_.ShardCount(3), 0u);
+  EXPECT_EQ(network_.ShardCount(5), 0u);
+  // 5 farmers left for 6 shards per segment: each segment has at least k+1.
+  EXPECT_GE(network_.TotalShards(), 4u * 5);
+  OpenVolume();
+  ASSERT_OK_AND_ASSIGN(Bytes back, ReadFile(ino));
+  EXPECT_EQ(back, data);
+}
+
+TEST_F(VolumeTest, FsyncFailsWithEioWhenTooFewFarmersAndRetriesLater) {
+  OpenVolume();
+  for (int i = 0; i < 4; ++i) network_.SetDown(i, true);  // 4 left < k+1
+  ASSERT_OK_AND_ASSIGN(CreateResult c,
+                       volume_->Create(caller_, kRootIno, "f", 0644, O_CREAT | O_RDWR));
+  Bytes data = RandomBytes(rng_, 20000);
+  ASSERT_OK(volume_->Write(c.fh, 0, data).status());
+  absl::Status s = volume_->Fsync(c.fh, false);
+  EXPECT_EQ(Errno(s), EIO) << s;
+  // Still readable: the staging file is the truth.
+  ASSERT_OK_AND_ASSIGN(Bytes back, volume_->Read(c.fh, 0, data.size()));
+  EXPECT_EQ(back, data);
+  EXPECT_FALSE(volume_->PendingUploads().empty());
+  for (int i = 0; i < 4; ++i) network_.SetDown(i, false);
+  clock_.Advance(absl::Minutes(5));  // past the retry backoff
+  EXPECT_OK(volume_->Fsync(c.fh, false));
+  ASSERT_OK(volume_->Release(c.fh));
+  OpenVolume();
+  ASSERT_OK_AND_ASSIGN(back, ReadFile(c.attr.ino));
+  EXPECT_EQ(back, data);
+}
+
+TEST_F(VolumeTest, RestartResumesPendingUploads) {
+  OpenVolume();
+  for (int i = 0; i < network_.farmer_count(); ++i) network_.SetHold(i, true);
+  Bytes big = RandomBytes(rng_, 20000);
+  Bytes small = ToBytes("small but pending");
+  Ino a = WriteFile("big", big, /*fsync=*/false);
+  Ino b;
+  {
+    // The inline file commits without farmers; hold it back by keeping it open.
+    ASSERT_OK_AND_ASSIGN(CreateResult c,
+                         volume_->Create(caller_, kRootIno, "small", 0644, O_CREAT | O_WRONLY));
+    ASSERT_OK(volume_->Write(c.fh, 0, small).status());
+    b = c.attr.ino;
+    ASSERT_OK(volume_->Flush(c.fh));
+    // "Crash": the volume goes away with the handle open and the upload stuck.
+    volume_.reset();
+  }
+  for (int i = 0; i < network_.farmer_count(); ++i) network_.ReleaseHeld(i);
+  OpenVolume();
+  ASSERT_OK(volume_->WaitForUploads(absl::Seconds(10)));
+  EXPECT_TRUE(volume_->PendingUploads().empty());
+  // Remount again so the content must come from the network.
+  OpenVolume();
+  ASSERT_OK_AND_ASSIGN(Bytes back, ReadFile(a));
+  EXPECT_EQ(back, big);
+  ASSERT_OK_AND_ASSIGN(back, ReadFile(b));
+  EXPECT_EQ(back, small);
+}
+
+// ---------------------------------------------------------------------------------------
+// Reads under faults
+
+TEST_F(VolumeTest, ReadsSurviveLossOfMFarmersAndCorruption) {
+  OpenVolume();
+  Bytes data = RandomBytes(rng_, 5 * kSegment + 1234);
+  Ino ino = WriteFile("precious", data);
+  ASSERT_OK(volume_->WaitForUploads(absl::Seconds(10), true));
+  // Lose two farmers holding shards, and make a third one lie.
+  std::vector<int> holders;
+  for (int i = 0; i < network_.farmer_count(); ++i) {
+    if (network_.ShardCount(i) > 0) holders.push_back(i);
+  }
+  ASSERT_GE(holders.size(), 6u);
+  network_.WipeFarmer(holders[0]);
+  network_.SetDown(holders[1], true);
+  OpenVolume();
+  ASSERT_OK_AND_ASSIGN(Bytes back, ReadFile(ino));
+  EXPECT_EQ(back, data);
+  // A corrupting farmer on top of two lost ones exceeds m for some segment: EIO, never
+  // wrong bytes.
+  network_.SetCorrupt(holders[2], true);
+  OpenVolume();
+  absl::StatusOr<Bytes> bad = ReadFile(ino);
+  if (!bad.ok()) {
+    EXPECT_EQ(Errno(bad), EIO) << bad.status();
+  } else {
+    EXPECT_EQ(*bad, data);
+  }
+  network_.SetDown(holders[1], false);
+  OpenVolume();
+  ASSERT_OK_AND_ASSIGN(back, ReadFile(ino));
+  EXPECT_EQ(back, data);
+}
+
+TEST_F(VolumeTest, SlowFarmerIsCutFromReads) {
+  OpenVolume();
+  Bytes data = RandomBytes(rng_, 6000);
+  Ino ino = WriteFile("f", data);
+  ASSERT_OK(volume_->WaitForUploads(absl::Seconds(10), true));
+  int slow = -1;
+  for (int i = 0; i < network_.farmer_count() && slow < 0; ++i) {
+    if (network_.ShardCount(i) > 0) slow = i;
+  }
+  network_.SetDelay(slow, absl::Seconds(3));
+  OpenVolume();
+  absl::Time start = absl::Now();
+  ASSERT_OK_AND_ASSIGN(Bytes back, ReadFile(ino));
+  EXPECT_EQ(back, data);
+  EXPECT_LT(absl::Now() - start, absl::Seconds(2));
+  network_.SetDelay(slow, absl::ZeroDuration());
+}
+
+// ---------------------------------------------------------------------------------------
+// Deletes and space
+
+TEST_F(VolumeTest, UnlinkAndReplaceFreeShardsAndSpace) {
+  OpenVolume();
+  Bytes data = RandomBytes(rng_, 2 * kSegment + 5);
+  Ino ino = WriteFile("doomed", data);
+  ASSERT_OK(volume_->WaitForUploads(absl::Seconds(10), true));
+  EXPECT_EQ(network_.TotalShards(), 3u * 6);
+  uint64_t used = volume_->Stats().used_stored_bytes;
+  EXPECT_EQ(used, StoredBytesFor(Options().params, data.size()));
+  EXPECT_EQ(used, network_.TotalStoredBytes());
+
+  // Rewriting replaces the version: the old shards go.
+  Bytes data2 = RandomBytes(rng_, kSegment + 5);
+  WriteFile("doomed", data2);
+  ASSERT_OK(volume_->WaitForUploads(absl::Seconds(10), true));
+  EXPECT_TRUE(Eventually([&] { return network_.TotalShards() == 2u * 6; }));
+  EXPECT_TRUE(Eventually([&] {
+    return volume_->Stats().used_stored_bytes == StoredBytesFor(Options().params, data2.size());
+  }));
+  ASSERT_OK_AND_ASSIGN(Bytes back, ReadFile(ino));
+  EXPECT_EQ(back, data2);
+
+  ASSERT_OK(volume_->Unlink(kRootIno, "doomed"));
+  EXPECT_EQ(Errno(volume_->Lookup(kRootIno, "doomed")), ENOENT);
+  EXPECT_TRUE(Eventually([&] { return network_.TotalShards() == 0; }));
+  EXPECT_TRUE(Eventually([&] { return volume_->Stats().used_stored_bytes == 0; }));
+}
+
+TEST_F(VolumeTest, WritesBeyondTheBucketFailWithEnospc) {
+  Bytes data = RandomBytes(rng_, 30000);
+  BucketInfo info;
+  info.size_bytes = StoredBytesFor(Options().params, 30000);
+  chain_.SetBucket(bucket_, info);
+  OpenVolume();
+  ASSERT_OK_AND_ASSIGN(CreateResult c,
+                       volume_->Create(caller_, kRootIno, "big", 0644, O_CREAT | O_WRONLY));
+  ASSERT_OK(volume_->Write(c.fh, 0, data).status());
+  absl::StatusOr<size_t> w = volume_->Write(c.fh, data.size(), Bytes(20000, 1));
+  EXPECT_EQ(Errno(w), ENOSPC) << w.status();
+  SetAttrRequest grow;
+  grow.size = 200000;
+  EXPECT_EQ(Errno(volume_->SetAttr(caller_, c.attr.ino, grow)), ENOSPC);
+  ASSERT_OK(volume_->Fsync(c.fh, false));
+  ASSERT_OK(volume_->Release(c.fh));
+  ASSERT_OK_AND_ASSIGN(FsStats fs, volume_->StatFs());
+  EXPECT_EQ(fs.blocks_free, 0u);
+  EXPECT_GT(fs.blocks, 0u);
+  // Once the file is gone the space is back.
+  ASSERT_OK(volume_->Unlink(kRootIno, "big"));
+  EXPECT_TRUE(Eventually([&] { return volume_->Stats().used_stored_bytes == 0; }));
+  WriteFile("again", data);
+
+  // An expired bucket takes no more data.
+  info.size_bytes = uint64_t{1} << 30;
+  info.end = clock_.Now() - absl::Hours(1);
+  chain_.SetBucket(bucket_, info);
+  OpenVolume();
+  ASSERT_OK_AND_ASSIGN(c, volume_->Create(caller_, kRootIno, "late", 0644, O_CREAT | O_WRONLY));
+  EXPECT_EQ(Errno(volume_->Write(c.fh, 0, AsBytes("x"))), ENOSPC);
+  ASSERT_OK(volume_->Release(c.fh));
+}
+
+TEST_F(VolumeTest, UnlinkedOpenFileLivesUntilReleased) {
+  OpenVolume();
+  Bytes data = RandomBytes(rng_, 20000);
+  Ino ino = WriteFile("open", data);
+  ASSERT_OK(volume_->WaitForUploads(absl::Seconds(10), true));
+  ASSERT_OK_AND_ASSIGN(FileHandle fh, volume_->Open(caller_, ino, O_RDWR));
+  ASSERT_OK(volume_->Unlink(kRootIno, "open"));
+  ASSERT_OK_AND_ASSIGN(Bytes back, volume_->Read(fh, 0, data.size()));
+  EXPECT_EQ(back, data);
+  ASSERT_OK(volume_->Write(fh, 0, AsBytes("changed")).status());
+  ASSERT_OK_AND_ASSIGN(back, volume_->Read(fh, 0, 7));
+  EXPECT_EQ(AsStringView(back), "changed");
+  EXPECT_OK(volume_->Fsync(fh, false));
+  ASSERT_OK_AND_ASSIGN(Attr a, volume_->GetAttr(ino));
+  EXPECT_EQ(a.nlink, 0u);
+  EXPECT_GT(network_.TotalShards(), 0u);
+  ASSERT_OK(volume_->Release(fh));
+  EXPECT_EQ(Errno(volume_->GetAttr(ino)), ENOENT);
+  EXPECT_TRUE(Eventually([&] { return network_.TotalShards() == 0; }));
+}
+
+TEST_F(VolumeTest, UnlinkWakesAWaitingFsync) {
+  OpenVolume();
+  for (int i = 0; i < network_.farmer_count(); ++i) network_.SetHold(i, true);
+  ASSERT_OK_AND_ASSIGN(CreateResult c,
+                       volume_->Create(caller_, kRootIno, "gone", 0644, O_CREAT | O_WRONLY));
+  ASSERT_OK(volume_->Write(c.fh, 0, RandomBytes(rng_, 9000)).status());
+  absl::Status fsync_status = absl::UnknownError("not run");
+  std::thread t([&] { fsync_status = volume_->Fsync(c.fh, false); });
+  ASSERT_TRUE(Eventually([&] { return network_.HeldCount() > 0; }));
+  ASSERT_OK(volume_->Unlink(kRootIno, "gone"));
+  t.join();
+  EXPECT_OK(fsync_status);
+  ASSERT_OK(volume_->Release(c.fh));
+  for (int i = 0; i < network_.farmer_count(); ++i) network_.ReleaseHeld(i);
+  // Shards acked for the abandoned upload are deleted again.
+  EXPECT_TRUE(Eventually([&] { return network_.TotalShards() == 0; }));
+  EXPECT_TRUE(volume_->PendingUploads().empty());
+}
+
+TEST_F(VolumeTest, RenameOverAnOpenFile) {
+  OpenVolume();
+  Bytes a = RandomBytes(rng_, 9000), b = RandomBytes(rng_, 12000);
+  Ino ia = WriteFile("a", a);
+  Ino ib = WriteFile("b", b);
+  ASSERT_OK_AND_ASSIGN(FileHandle fh, volume_->Open(caller_, ib, O_RDONLY));
+  ASSERT_OK(volume_->Rename(kRootIno, "a", kRootIno, "b"));
+  ASSERT_OK_AND_ASSIGN(Attr now_b, volume_->Lookup(kRootIno, "b"));
+  EXPECT_EQ(now_b.ino, ia);
+  ASSERT_OK_AND_ASSIGN(Bytes old, volume_->Read(fh, 0, b.size()));
+  EXPECT_EQ(old, b);
+  ASSERT_OK(volume_->Release(fh));
+  ASSERT_OK_AND_ASSIGN(Bytes back, ReadFile(ia));
+  EXPECT_EQ(back, a);
+  EXPECT_TRUE(Eventually(
+      [&] { return network_.TotalStoredBytes() == StoredBytesFor(Options().params, a.size()); }));
+  EXPECT_EQ(Errno(volume_->Rename(kRootIno, "b", kRootIno, "c", 4)), ENOTSUP);
+}
+
+// ---------------------------------------------------------------------------------------
+// Namespace and attributes
+
+TEST_F(VolumeTest, OpenFlags) {
+  OpenVolume();
+  WriteFile("x", AsBytes("hello world"));
+  EXPECT_EQ(Errno(volume_->Create(caller_, kRootIno, "x", 0644, O_CREAT | O_EXCL | O_WRONLY)),
+            EEXIST);
+  // O_CREAT without O_EXCL opens the existing file.
+  ASSERT_OK_AND_ASSIGN(CreateResult c,
+                       volume_->Create(caller_, kRootIno, "x", 0644, O_CREAT | O_RDWR));
+  ASSERT_OK_AND_ASSIGN(Bytes got, volume_->Read(c.fh, 0, 100));
+  EXPECT_EQ(AsStringView(got), "hello world");
+  ASSERT_OK(volume_->Release(c.fh));
+  // Read-only and write-only handles.
+  ASSERT_OK_AND_ASSIGN(FileHandle ro, volume_->Open(caller_, c.attr.ino, O_RDONLY));
+  EXPECT_EQ(Errno(volume_->Write(ro, 0, AsBytes("x"))), EBADF);
+  ASSERT_OK(volume_->Release(ro));
+  ASSERT_OK_AND_ASSIGN(FileHandle wo, volume_->Open(caller_, c.attr.ino, O_WRONLY | O_APPEND));
+  EXPECT_EQ(Errno(volume_->Read(wo, 0, 1)), EBADF);
+  ASSERT_OK(volume_->Write(wo, 0, AsBytes("!")).status());
+  ASSERT_OK(volume_->Release(wo));
+  ASSERT_OK_AND_ASSIGN(got, ReadFile(c.attr.ino));
+  EXPECT_EQ(AsStringView(got), "hello world!");
+  // O_TRUNC empties it.
+  ASSERT_OK_AND_ASSIGN(FileHandle tr, volume_->Open(caller_, c.attr.ino, O_WRONLY | O_TRUNC));
+  ASSERT_OK_AND_ASSIGN(Attr a, volume_->GetAttr(c.attr.ino));
+  EXPECT_EQ(a.size, 0u);
+  ASSERT_OK(volume_->Release(tr));
+  ASSERT_OK(volume_->WaitForUploads(absl::Seconds(10)));
+  OpenVolume();
+  ASSERT_OK_AND_ASSIGN(got, ReadFile(c.attr.ino));
+  EXPECT_TRUE(got.empty());
+  EXPECT_EQ(Errno(volume_->Release(12345)), EBADF);
+}
+
+TEST_F(VolumeTest, DirectoriesLinksAndSpecialFiles) {
+  OpenVolume();
+  ASSERT_OK_AND_ASSIGN(Attr d, volume_->Mkdir(caller_, kRootIno, "dir", 0755));
+  EXPECT_EQ(d.mode & S_IFMT, static_cast<uint32_t>(S_IFDIR));
+  EXPECT_EQ(d.uid, 1000u);
+  EXPECT_EQ(Errno(volume_->Mkdir(caller_, kRootIno, "dir", 0755)), EEXIST);
+  ASSERT_OK_AND_ASSIGN(CreateResult f,
+                       volume_->Create(caller_, d.ino, "f", 0600, O_CREAT | O_WRONLY));
+  ASSERT_OK(volume_->Release(f.fh));
+  EXPECT_EQ(Errno(volume_->Rmdir(kRootIno, "dir")), ENOTEMPTY);
+  EXPECT_EQ(Errno(volume_->Unlink(kRootIno, "dir")), EISDIR);
+
+  ASSERT_OK_AND_ASSIGN(Attr l, volume_->Link(f.attr.ino, kRootIno, "hard"));
+  EXPECT_EQ(l.nlink, 2u);
+  EXPECT_EQ(Errno(volume_->Link(d.ino, kRootIno, "dirlink")), EPERM);
+  ASSERT_OK_AND_ASSIGN(Attr s, volume_->Symlink(caller_, "dir/f", kRootIno, "sym"));
+  EXPECT_EQ(s.mode & S_IFMT, static_cast<uint32_t>(S_IFLNK));
+  ASSERT_OK_AND_ASSIGN(std::string target, volume_->Readlink(s.ino));
+  EXPECT_EQ(target, "dir/f");
+  EXPECT_EQ(Errno(volume_->Readlink(d.ino)), EINVAL);
+
+  ASSERT_OK_AND_ASSIGN(Attr fifo, volume_->Mknod(caller_, kRootIno, "fifo", S_IFIFO | 0644, 0));
+  EXPECT_EQ(fifo.mode & S_IFMT, static_cast<uint32_t>(S_IFIFO));
+  EXPECT_EQ(Errno(volume_->Mknod(caller_, kRootIno, "dev", S_IFCHR | 0644, 0x0101)), EPERM);
+  Caller root{0, 0, 1};
+  ASSERT_OK_AND_ASSIGN(Attr dev, volume_->Mknod(root, kRootIno, "dev", S_IFCHR | 0644, 0x0101));
+  EXPECT_EQ(dev.rdev, 0x0101u);
+
+  // Listing with cookies, in pieces.
+  ASSERT_OK_AND_ASSIGN(DirHandle dh, volume_->OpenDir(kRootIno));
+  std::vector<std::string> names;
+  uint64_t cookie = 0;
+  for (;;) {
+    ASSERT_OK_AND_ASSIGN(std::vector<DirEntry> page, volume_->ReadDir(dh, cookie, 2, true));
+    if (page.empty()) break;
+    for (const DirEntry& e : page) {
+      names.push_back(e.name);
+      EXPECT_EQ(e.attr.has_value(), e.name != "." && e.name != "..");
+      cookie = e.next_cookie;
+    }
+  }
+  ASSERT_OK(volume_->ReleaseDir(dh));
+  EXPECT_THAT(names, UnorderedElementsAre(".", "..", "dir", "hard", "sym", "fifo", "dev"));
+  EXPECT_EQ(Errno(volume_->OpenDir(f.attr.ino)), ENOTDIR);
+
+  ASSERT_OK(volume_->Unlink(d.ino, "f"));
+  ASSERT_OK_AND_ASSIGN(l, volume_->GetAttr(f.attr.ino));
+  EXPECT_EQ(l.nlink, 1u);
+  ASSERT_OK(volume_->Rmdir(kRootIno, "dir"));
+  ASSERT_OK_AND_ASSIGN(Attr p, volume_->LookupPath("/hard"));
+  EXPECT_EQ(p.ino, f.attr.ino);
+  EXPECT_EQ(Errno(volume_->LookupPath("/dir/f")), ENOENT);
+}
+
+TEST_F(VolumeTest, SetAttrChangesModeOwnerAndTimes) {
+  OpenVolume();
+  Ino ino = WriteFile("t", AsBytes("0123456789"));
+  SetAttrRequest req;
+  req.mode = 0600;
+  req.uid = 5;
+  req.gid = 6;
+  req.atime = TimeChange::At(absl::FromUnixNanos(1'000'000'123));
+  req.mtime = TimeChange::At(absl::FromUnixNanos(2'000'000'456));
+  ASSERT_OK_AND_ASSIGN(Attr a, volume_->SetAttr(caller_, ino, req));
+  EXPECT_EQ(a.mode, static_cast<uint32_t>(S_IFREG | 0600));
+  EXPECT_EQ(a.uid, 5u);
+  EXPECT_EQ(a.gid, 6u);
+  EXPECT_EQ(a.atime, absl::FromUnixNanos(1'000'000'123));
+  EXPECT_EQ(a.mtime, absl::FromUnixNanos(2'000'000'456));
+  clock_.Advance(absl::Seconds(3));
+  SetAttrRequest now;
+  now.mtime = TimeChange::Now();
+  ASSERT_OK_AND_ASSIGN(a, volume_->SetAttr(caller_, ino, now));
+  EXPECT_EQ(a.mtime, clock_.Now());
+  // Writes move mtime and ctime; a utimens after them survives the commit.
+  clock_.Advance(absl::Seconds(5));
+  ASSERT_OK_AND_ASSIGN(FileHandle fh, volume_->Open(caller_, ino, O_RDWR));
+  ASSERT_OK(volume_->Write(fh, 10, AsBytes("abc")).status());
+  ASSERT_OK_AND_ASSIGN(a, volume_->GetAttr(ino));
+  EXPECT_EQ(a.mtime, clock_.Now());
+  EXPECT_EQ(a.ctime, clock_.Now());
+  EXPECT_EQ(a.size, 13u);
+  SetAttrRequest old_times;
+  old_times.mtime = TimeChange::At(absl::FromUnixSeconds(1000));
+  ASSERT_OK(volume_->SetAttr(caller_, ino, old_times).status());
+  ASSERT_OK(volume_->Fsync(fh, false));
+  ASSERT_OK(volume_->Release(fh));
+  ASSERT_OK_AND_ASSIGN(a, volume_->GetAttr(ino));
+  EXPECT_EQ(a.mtime, absl::FromUnixSeconds(1000));
+  EXPECT_EQ(a.size, 13u);
+  // Truncate a committed file down: the staging file is filled from the network first.
+  SetAttrRequest cut;
+  cut.size = 4;
+  ASSERT_OK_AND_ASSIGN(a, volume_->SetAttr(caller_, ino, cut));
+  EXPECT_EQ(a.size, 4u);
+  ASSERT_OK(volume_->WaitForUploads(absl::Seconds(10)));
+  OpenVolume();
+  ASSERT_OK_AND_ASSIGN(Bytes back, ReadFile(ino));
+  EXPECT_EQ(AsStringView(back), "0123");
+}
+
+TEST_F(VolumeTest, XattrsAndStatFs) {
+  OpenVolume();
+  Ino ino = WriteFile("x", AsBytes("x"));
+  ASSERT_OK(volume_->SetXattr(ino, "user.a", AsBytes("1"), 0));
+  EXPECT_EQ(Errno(volume_->SetXattr(ino, "user.a", AsBytes("2"), kXattrCreate)), EEXIST);
+  EXPECT_EQ(Errno(volume_->SetXattr(ino, "user.b", AsBytes("2"), kXattrReplace)), ENODATA);
+  ASSERT_OK_AND_ASSIGN(Bytes v, volume_->GetXattr(ino, "user.a"));
+  EXPECT_EQ(AsStringView(v), "1");
+  ASSERT_OK_AND_ASSIGN(std::vector<std::string> names, volume_->ListXattr(ino));
+  EXPECT_THAT(names, ElementsAre("user.a"));
+  ASSERT_OK(volume_->RemoveXattr(ino, "user.a"));
+  EXPECT_EQ(Errno(volume_->GetXattr(ino, "user.a")), ENODATA);
+
+  ASSERT_OK_AND_ASSIGN(FsStats fs, volume_->StatFs());
+  EXPECT_EQ(fs.block_size, 4096u);
+  // 1 GiB bought under RS(4,2) holds 2/3 GiB of plaintext.
+  EXPECT_EQ(fs.blocks, (uint64_t{1} << 30) * 4 / 6 / 4096);
+  EXPECT_LE(fs.blocks_free, fs.blocks);
+  EXPECT_EQ(fs.name_max, 255u);
+}
+
+TEST_F(VolumeTest, SecondVolumeOnTheSameStateDirIsRefused) {
+  OpenVolume();
+  absl::StatusOr<std::unique_ptr<Volume>> second =
+      Volume::Open(Options(), VolumeEnv{&network_, &chain_, &clock_, &random_, key_});
+  EXPECT_STATUS(second, absl::StatusCode::kFailedPrecondition);
+}
+
+TEST_F(VolumeTest, ConcurrentWritersOnManyFiles) {
+  OpenVolume();
+  constexpr int kThreads = 4, kFiles = 6;
+  std::vector<std::thread> threads;
+  std::vector<std::vector<std::pair<Ino, Bytes>>> written(kThreads);
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] {
+      crypto::DeterministicRandom rng(100 + t);
+      for (int i = 0; i < kFiles; ++i) {
+        Bytes data = rng.Generate(1000 + (rng.NextU64() % 30000));
+        Ino ino = WriteFile(absl::StrCat("t", t, "-", i), data, /*fsync=*/i % 2 == 0);
+        written[t].emplace_back(ino, std::move(data));
+      }
+    });
+  }
+  for (std::thread& t : threads) t.join();
+  ASSERT_OK(volume_->WaitForUploads(absl::Seconds(20)));
+  OpenVolume();
+  for (const auto& files : written) {
+    for (const auto& [ino, data] : files) {
+      ASSERT_OK_AND_ASSIGN(Bytes back, ReadFile(ino));
+      EXPECT_EQ(back, data);
+    }
+  }
+}
+
+// Not a timing assertion: prints rates with the default parameters (64 MiB segments,
+// RS(4,2)) over the in-memory network. Run with --gtest_also_run_disabled_tests.
+TEST_F(VolumeTest, DISABLED_ThroughputWithDefaultParameters) {
+  VolumeOptions o = Options();
+  o.params = codec::CodecParams();
+  o.read_cache_bytes = 0;
+  OpenVolume(o);
+  constexpr size_t kSize = 256 << 20;
+  Bytes chunk = RandomBytes(rng_, 1 << 20);
+  ASSERT_OK_AND_ASSIGN(CreateResult c,
+                       volume_->Create(caller_, kRootIno, "big", 0644, O_CREAT | O_WRONLY));
+  absl::Time start = absl::Now();
+  for (size_t pos = 0; pos < kSize; pos += chunk.size()) {
+    ASSERT_OK(volume_->Write(c.fh, pos, chunk).status());
+  }
+  absl::Time written = absl::Now();
+  ASSERT_OK(volume_->Fsync(c.fh, false));
+  absl::Time committed = absl::Now();
+  ASSERT_OK(volume_->Release(c.fh));
+  OpenVolume(o);
+  ASSERT_OK_AND_ASSIGN(FileHandle fh, volume_->Open(caller_, c.attr.ino, O_RDONLY));
+  absl::Time read_start = absl::Now();
+  for (size_t pos = 0; pos < kSize; pos += 128 << 10) {
+    ASSERT_OK_AND_ASSIGN(Bytes got, volume_->Read(fh, pos, 128 << 10));
+    ASSERT_EQ(got.size(), size_t{128} << 10);
+  }
+  absl::Time read_end = absl::Now();
+  ASSERT_OK(volume_->Release(fh));
+  auto rate = [](absl::Duration d) { return kSize / absl::ToDoubleSeconds(d) / 1e6; };
+  std::printf("staging writes %.0f MB/s, write+commit %.0f MB/s, cold 128 KiB reads %.0f MB/s\n",
+              rate(written - start), rate(committed - start), rate(read_end - read_start));
+}
+
+TEST(SpaceTest, StoredBytesMatchTheEncoder) {
+  codec::CodecParams p;
+  p.segment_size = kSegment;
+  p.leaf_size = 512;
+  EXPECT_EQ(StoredBytesFor(p, 0), codec::kInlineBlobOverhead);
+  EXPECT_EQ(StoredBytesFor(p, 100), 100 + codec::kInlineBlobOverhead);
+  // One full segment: S = 2048, sentinels = 16 groups * 8 (the floor), 6 shards.
+  EXPECT_EQ(StoredBytesFor(p, kSegment), 6 * (2048 + 32 * 128));
+  EXPECT_EQ(PlaintextEquivalent(p, 600), 400u);
+}
+
+}  // namespace
+}  // namespace gnr::volume

@@ -1,0 +1,1 @@
+gnr_fuzz_target(dht_frame DEPS gnr_net_wire)

@@ -1,0 +1,1 @@
+gnr_fuzz_target(shard_message DEPS gnr_net_wire)

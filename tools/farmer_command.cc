@@ -1,0 +1,323 @@
+// `gnr farmer run` runs a storage farmer daemon in the foreground; `gnr farmer status` shows
+// what a farmer's data directory holds and, if it runs, what it is doing.
+#include "tools/farmer_command.h"
+
+#include <signal.h>
+#include <sys/types.h>
+
+#include <cerrno>
+#include <cstdio>
+#include <ctime>
+#include <fstream>
+#include <optional>
+#include <sstream>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "absl/time/time.h"
+#include "common/hex.h"
+#include "common/log.h"
+#include "net/farmer/byte_size.h"
+#include "net/farmer/env.h"
+#include "net/farmer/farmer.h"
+#include "net/farmer/shard_index.h"
+#include "nlohmann/json.hpp"
+#include "tools/exit_codes.h"
+#include "tools/version.h"
+
+namespace gnr::tools {
+namespace {
+
+using Json = nlohmann::json;
+
+constexpr char kUsage[] =
+    "Usage: gnr farmer run --data DIR --capacity SIZE [options]\n"
+    "       gnr farmer status --data DIR [--json]\n"
+    "\n"
+    "run     shares SIZE bytes of disk under DIR with the network until SIGINT/SIGTERM,\n"
+    "        then stops gracefully (writes in progress finish, the index is closed).\n"
+    "        On first run a node key is created in DIR/node.key (mode 0600); the node's\n"
+    "        endpoint, id and curve key are written to DIR/farmer.json.\n"
+    "  --data DIR            data directory (shards, index, key, status)\n"
+    "  --capacity SIZE       e.g. 500G, 1.5T, 750GB (K/M/G/T = powers of 1024,\n"
+    "                        KB/MB/GB/TB = powers of 1000)\n"
+    "  --listen ENDPOINT     where to accept connections (default tcp://127.0.0.1:0,\n"
+    "                        port 0 picks a free port)\n"
+    "  --advertise ENDPOINT  endpoint published to the network (default: the bound one;\n"
+    "                        repeatable)\n"
+    "  --bootstrap SEED      join through SEED: tcp://host:port#<curve key hex>, or another\n"
+    "                        farmer's farmer.json or data directory (repeatable)\n"
+    "  --key FILE            node key file (default DIR/node.key)\n"
+    "  --workers N           threads serving shard requests (default 2)\n"
+    "  --status-interval S   seconds between DIR/status.json updates (default 5)\n"
+    "  --log-level LEVEL     debug, info, warning or error (default info)\n"
+    "\n"
+    "status  capacity, used space, shards, buckets, peers and requests served.\n"
+    "  --data DIR            the farmer's data directory\n"
+    "  --json                machine-readable output\n";
+
+int UsageError(const std::string& message) {
+  std::fprintf(stderr, "gnr farmer: %s\n(try `gnr farmer --help`)\n", message.c_str());
+  return kExitUsage;
+}
+
+int ExitFor(const absl::Status& s) {
+  switch (s.code()) {
+    case absl::StatusCode::kInvalidArgument:
+      return kExitUsage;
+    case absl::StatusCode::kNotFound:
+      return kExitNoInput;
+    case absl::StatusCode::kPermissionDenied:
+      return kExitNoPerm;
+    case absl::StatusCode::kUnavailable:
+      return kExitUnavailable;
+    case absl::StatusCode::kFailedPrecondition:
+      return kExitTempFail;
+    default:
+      return kExitIoErr;
+  }
+}
+
+// Pulls the value of a flag ("--data DIR" or "--data=DIR").
+bool TakeValue(const std::vector<std::string>& args, size_t& i, const std::string& flag,
+               std::string* value) {
+  const std::string& a = args[i];
+  if (a == flag) {
+    if (i + 1 >= args.size()) return false;
+    *value = args[++i];
+    return true;
+  }
+  if (a.starts_with(flag + "=")) {
+    *value = a.substr(flag.size() + 1);
+    return true;
+  }
+  return false;
+}
+
+int RunDaemon(const std::vector<std::string>& args) {
+  farmer::FarmerOptions options;
+  options.software = absl::StrCat("gnrfs ", GNR_VERSION);
+  std::string capacity;
+  double status_interval = 5;
+  for (size_t i = 0; i < args.size(); ++i) {
+    std::string v;
+    if (args[i] == "--help" || args[i] == "-h") {
+      std::printf("%s", kUsage);
+      return kExitOk;
+    } else if (TakeValue(args, i, "--data", &v)) {
+      options.data_dir = v;
+    } else if (TakeValue(args, i, "--capacity", &v)) {
+      capacity = v;
+    } else if (TakeValue(args, i, "--listen", &v)) {
+      options.listen = v;
+    } else if (TakeValue(args, i, "--advertise", &v)) {
+      options.advertise.push_back(v);
+    } else if (TakeValue(args, i, "--bootstrap", &v)) {
+      absl::StatusOr<node::BootstrapPeer> seed = farmer::ParseBootstrapSeed(v);
+      if (!seed.ok()) return UsageError(std::string(seed.status().message()));
+      options.bootstrap.push_back(*seed);
+    } else if (TakeValue(args, i, "--key", &v)) {
+      options.key_file = v;
+    } else if (TakeValue(args, i, "--workers", &v)) {
+      options.worker_threads = std::atoi(v.c_str());
+      if (options.worker_threads < 1) return UsageError("--workers must be at least 1");
+    } else if (TakeValue(args, i, "--status-interval", &v)) {
+      status_interval = std::atof(v.c_str());
+      if (!(status_interval > 0)) return UsageError("--status-interval must be > 0");
+    } else if (TakeValue(args, i, "--log-level", &v)) {
+      LogLevel level;
+      if (!ParseLogLevel(v, &level)) return UsageError("unknown log level '" + v + "'");
+      SetLogLevel(level);
+    } else {
+      return UsageError("unknown argument '" + args[i] + "'");
+    }
+  }
+  if (options.data_dir.empty()) return UsageError("run needs --data DIR");
+  if (capacity.empty()) return UsageError("run needs --capacity SIZE (e.g. 500G)");
+  absl::StatusOr<uint64_t> bytes = farmer::ParseByteSize(capacity);
+  if (!bytes.ok()) return UsageError(std::string(bytes.status().message()));
+  options.capacity_bytes = *bytes;
+
+  // Signals are taken synchronously by this thread: block them before any thread starts, so
+  // that every thread inherits the mask.
+  sigset_t stop_signals;
+  sigemptyset(&stop_signals);
+  sigaddset(&stop_signals, SIGINT);
+  sigaddset(&stop_signals, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
+  signal(SIGPIPE, SIG_IGN);
+
+  absl::StatusOr<std::unique_ptr<farmer::Farmer>> started =
+      farmer::Farmer::Start(std::move(options));
+  if (!started.ok()) {
+    std::fprintf(stderr, "gnr farmer: cannot start: %s\n",
+                 std::string(started.status().message()).c_str());
+    return ExitFor(started.status());
+  }
+  farmer::Farmer& f = **started;
+  (void)f.Join();  // logged; the farmer serves even when alone
+
+  const absl::Duration interval = absl::Seconds(status_interval);
+  absl::Time next_status = absl::Now() + interval;
+  int signal_number = 0;
+  while (signal_number == 0) {
+    absl::Duration wait = std::max(absl::ZeroDuration(), next_status - absl::Now());
+    struct timespec ts = absl::ToTimespec(std::min(wait, absl::Seconds(1)));
+    int got = sigtimedwait(&stop_signals, nullptr, &ts);
+    if (got > 0) {
+      signal_number = got;
+      break;
+    }
+    if (absl::Now() >= next_status) {
+      absl::Status s = f.Maintain();
+      if (!s.ok()) {
+        GNR_LOG(kWarning) << "status update failed: " << s.message();
+      }
+      next_status = absl::Now() + interval;
+    }
+  }
+  GNR_LOG(kInfo) << "received " << (signal_number == SIGINT ? "SIGINT" : "SIGTERM")
+                 << ": shutting down";
+  started->reset();  // graceful shutdown
+  return kExitOk;
+}
+
+std::optional<Json> ReadJsonFile(const std::string& path) {
+  std::ifstream in(path);
+  if (!in) return std::nullopt;
+  std::stringstream text;
+  text << in.rdbuf();
+  Json j = Json::parse(text.str(), nullptr, /*allow_exceptions=*/false);
+  if (j.is_discarded() || !j.is_object()) return std::nullopt;
+  return j;
+}
+
+uint64_t U64(const Json& j, const char* key) {
+  auto it = j.find(key);
+  return it != j.end() && it->is_number_unsigned() ? it->get<uint64_t>() : 0;
+}
+
+int RunStatus(const std::vector<std::string>& args) {
+  std::string dir;
+  bool json = false;
+  for (size_t i = 0; i < args.size(); ++i) {
+    std::string v;
+    if (args[i] == "--help" || args[i] == "-h") {
+      std::printf("%s", kUsage);
+      return kExitOk;
+    } else if (args[i] == "--json") {
+      json = true;
+    } else if (TakeValue(args, i, "--data", &v)) {
+      dir = v;
+    } else {
+      return UsageError("unknown argument '" + args[i] + "'");
+    }
+  }
+  if (dir.empty()) return UsageError("status needs --data DIR");
+  std::string index_path = farmer::JoinPath(dir, "index.sqlite");
+  if (!farmer::PosixEnv().GetFileSize(index_path).ok()) {
+    std::fprintf(stderr,
+                 "gnr farmer: no farmer data in %s (start one with `gnr farmer run --data %s "
+                 "--capacity SIZE`)\n",
+                 dir.c_str(), dir.c_str());
+    return kExitNoInput;
+  }
+  absl::StatusOr<std::unique_ptr<farmer::ShardIndex>> index =
+      farmer::ShardIndex::OpenReadOnly(index_path);
+  absl::StatusOr<farmer::IndexSummary> summary =
+      index.ok() ? (*index)->Summary() : absl::StatusOr<farmer::IndexSummary>(index.status());
+  if (!summary.ok()) {
+    std::fprintf(stderr, "gnr farmer: cannot read %s: %s\n", index_path.c_str(),
+                 std::string(summary.status().message()).c_str());
+    return kExitIoErr;
+  }
+  Json live = ReadJsonFile(farmer::JoinPath(dir, "status.json")).value_or(Json::object());
+  int64_t pid =
+      live.contains("pid") && live["pid"].is_number_integer() ? live["pid"].get<int64_t>() : 0;
+  bool running = live.value("running", false) && pid > 0 &&
+                 (::kill(static_cast<pid_t>(pid), 0) == 0 || errno == EPERM);
+  uint64_t capacity = summary->capacity_bytes.value_or(U64(live, "capacity_bytes"));
+  Json buckets = Json::array();
+  for (const farmer::BucketUsage& b : summary->buckets) {
+    buckets.push_back({{"bucket", HexEncode(b.bucket)}, {"shards", b.shards}, {"bytes", b.bytes}});
+  }
+  Json out{{"data_dir", dir},
+           {"running", running},
+           {"node_id", live.value("node_id", "")},
+           {"endpoint", live.value("endpoint", "")},
+           {"capacity_bytes", capacity},
+           {"used_bytes", summary->bytes},
+           {"free_bytes", capacity > summary->bytes ? capacity - summary->bytes : 0},
+           {"shards", summary->shards},
+           {"buckets", buckets}};
+  if (running) {
+    out["pid"] = pid;
+    out["peers"] = U64(live, "peers");
+    out["requests_served"] = U64(live, "requests_served");
+    out["accepting"] = live.value("accepting", true);
+    for (const char* key : {"requests", "store", "server"}) {
+      if (live.contains(key)) out[key] = live[key];
+    }
+    out["updated_unix"] = live.value("updated_unix", int64_t{0});
+  }
+  if (json) {
+    std::printf("%s\n", out.dump().c_str());
+    return kExitOk;
+  }
+  std::string node = out["node_id"].get<std::string>();
+  std::printf("farmer %s: %s\n", node.empty() ? "(never started)" : node.c_str(),
+              running ? absl::StrCat("running, pid ", pid).c_str() : "not running");
+  if (running) std::printf("  endpoint   %s\n", out["endpoint"].get<std::string>().c_str());
+  std::printf("  capacity   %s\n", farmer::HumanBytes(capacity).c_str());
+  double percent = capacity > 0 ? 100.0 * summary->bytes / capacity : 0;
+  std::printf("  used       %s (%.1f%%) in %llu shards, %zu buckets\n",
+              farmer::HumanBytes(summary->bytes).c_str(), percent,
+              static_cast<unsigned long long>(summary->shards), summary->buckets.size());
+  std::printf(
+      "  free       %s\n",
+      farmer::HumanBytes(capacity > summary->bytes ? capacity - summary->bytes : 0).c_str());
+  if (running) {
+    const Json& r = out.value("requests", Json::object());
+    const Json& st = out.value("store", Json::object());
+    std::printf("  peers      %llu\n", static_cast<unsigned long long>(U64(live, "peers")));
+    std::printf(
+        "  requests   %llu served: %llu put, %llu get, %llu sentinel and %llu Merkle "
+        "challenges, %llu delete, %llu stat\n",
+        static_cast<unsigned long long>(U64(live, "requests_served")),
+        static_cast<unsigned long long>(U64(r, "put")),
+        static_cast<unsigned long long>(U64(r, "get")),
+        static_cast<unsigned long long>(U64(r, "challenge_sentinels")),
+        static_cast<unsigned long long>(U64(r, "challenge_merkle")),
+        static_cast<unsigned long long>(U64(r, "delete")),
+        static_cast<unsigned long long>(U64(r, "stat")));
+    std::printf(
+        "  refused    %llu shards (%llu for lack of space, %llu with a wrong Merkle root)\n",
+        static_cast<unsigned long long>(U64(st, "puts_refused")),
+        static_cast<unsigned long long>(U64(st, "puts_refused_full")),
+        static_cast<unsigned long long>(U64(st, "puts_refused_bad_root")));
+    if (!out.value("accepting", true)) std::printf("  paused: not accepting new shards\n");
+  }
+  return kExitOk;
+}
+
+int RunFarmer(const std::vector<std::string>& args) {
+  if (args.empty()) return UsageError("expected `run` or `status`");
+  std::vector<std::string> rest(args.begin() + 1, args.end());
+  if (args[0] == "run") return RunDaemon(rest);
+  if (args[0] == "status") return RunStatus(rest);
+  if (args[0] == "--help" || args[0] == "-h") {
+    std::printf("%s", kUsage);
+    return kExitOk;
+  }
+  return UsageError("unknown subcommand '" + args[0] + "' (expected run or status)");
+}
+
+}  // namespace
+
+Command FarmerCommand() {
+  return {"farmer", "share disk as a storage farmer (run | status)", kUsage, RunFarmer};
+}
+
+}  // namespace gnr::tools
