@@ -24,6 +24,9 @@ struct Config {
   // A lookup stops waiting for a request after this long and uses the parallelism slot for
   // another node, but still takes the reply until request_timeout.
   absl::Duration soft_timeout = absl::Seconds(1);
+  // A node that let a request time out is not queried again by lookups for this long (other
+  // nodes keep listing it until their tables catch up); hearing from it clears the mark.
+  absl::Duration unresponsive_ttl = absl::Seconds(30);
 
   // A bucket no lookup touched for this long is refreshed with a lookup for a random id in it.
   absl::Duration bucket_refresh_interval = absl::Hours(1);

@@ -59,8 +59,10 @@ void Node::HandleMessage(const Contact &from, const Message &msg,
                     << MessageName(msg.body)
                     << " that claims to come from our own id";
   } else if (IsRequest(msg.body)) {
+    unresponsive_.erase(from.id);
     HandleRequest(from, msg, now);
   } else {
+    unresponsive_.erase(from.id);
     HandleReply(from, msg, now);
   }
   PruneTimers();
@@ -256,6 +258,14 @@ void Node::ProcessTimers(absl::Time now) {
 }
 
 void Node::OnRequestFailed(const Outstanding &o, absl::Time now) {
+  if (unresponsive_.size() >= 4096) {  // forget the expired marks now and then
+    for (auto it = unresponsive_.begin(); it != unresponsive_.end();) {
+      auto next = std::next(it);
+      if (now - it->second >= config_.unresponsive_ttl) unresponsive_.erase(it);
+      it = next;
+    }
+  }
+  unresponsive_[o.to] = now;
   bool was_in_table = table_.Contains(o.to);
   std::optional<Contact> promoted = table_.Failed(o.to);
   if (was_in_table && !table_.Contains(o.to))
@@ -436,11 +446,24 @@ void Node::AdvanceLookup(uint64_t id, absl::Time now) {
     return;
   LookupOp &op = *it->second;
   const NodeId &target = op.lookup.target();
-  for (const Contact &c : op.lookup.NextQueries()) {
-    MessageBody body = op.find_value ? MessageBody(FindValue{target})
-                                     : MessageBody(FindNode{target});
-    SendRequest(c, std::move(body), Purpose::kLookup, id, now);
-    ++op.stats.queries;
+  // A node that recently let a request time out counts as failed at once, and its slot
+  // goes to the next candidate (so one dead node does not cost every lookup a timeout).
+  for (bool skipped = true; skipped;) {
+    skipped = false;
+    for (const Contact &c : op.lookup.NextQueries()) {
+      auto silent = unresponsive_.find(c.id);
+      if (silent != unresponsive_.end() &&
+          now - silent->second < config_.unresponsive_ttl) {
+        op.lookup.OnFailure(c.id);
+        ++stats_.unresponsive_skipped;
+        skipped = true;
+        continue;
+      }
+      MessageBody body = op.find_value ? MessageBody(FindValue{target})
+                                       : MessageBody(FindNode{target});
+      SendRequest(c, std::move(body), Purpose::kLookup, id, now);
+      ++op.stats.queries;
+    }
   }
   if (op.lookup.Finished())
     FinishLookup(id, now);

@@ -112,6 +112,7 @@ struct NodeStats {
   uint64_t replies_dropped = 0;  // unmatched id, wrong peer or wrong type
   uint64_t requests_rate_limited = 0;
   uint64_t timeouts = 0;
+  uint64_t unresponsive_skipped = 0;  // lookup queries not sent to a recently silent node
   uint64_t records_accepted = 0;
   uint64_t records_refused = 0;
   uint64_t bad_records_received = 0;  // invalid records in FIND_VALUE replies
@@ -253,6 +254,8 @@ class Node {
 
   uint64_t next_op_id_ = 1;
   absl::flat_hash_map<uint64_t, Outstanding> outstanding_;
+  // Nodes whose last request timed out, and when (see Config::unresponsive_ttl).
+  absl::flat_hash_map<NodeId, absl::Time> unresponsive_;
   std::priority_queue<Timer, std::vector<Timer>, std::greater<Timer>> timers_;
   absl::flat_hash_map<uint64_t, std::unique_ptr<LookupOp>> lookups_;
   absl::flat_hash_map<uint64_t, StoreOp> store_ops_;

@@ -357,6 +357,48 @@ TEST_F(NodeTest, LookupRespectsAlphaAndSurvivesTimeouts) {
   EXPECT_FALSE(node_.routing_table().Contains(IdWith(0x80, 3)));
 }
 
+TEST_F(NodeTest, ASilentNodeIsSkippedByLookupsUntilItsMarkExpires) {
+  for (int i = 1; i <= 4; ++i) Request(IdWith(0x80, i), Ping{});
+  transport_.Take();
+  const NodeId silent = IdWith(0x80, 3);
+  const NodeId target = IdWith(0x80, 0);
+  // Runs a lookup in which every node but `silent` answers at once listing `silent` as
+  // closer; returns the ids the lookup sent to.
+  auto run_lookup = [&](absl::Time& now) {
+    absl::flat_hash_set<NodeId> asked;
+    std::optional<LookupResult> result;
+    node_.StartFindNode(target, now, [&](const LookupResult& r) { result = r; });
+    for (int round = 0; round < 50 && !result; ++round) {
+      auto sent = transport_.Take();
+      for (const auto& m : sent) {
+        asked.insert(m.to.id);
+        if (m.to.id == silent || !std::holds_alternative<FindNode>(m.msg.body)) continue;
+        FindNodeReply reply;
+        reply.closer = {C(silent)};
+        node_.HandleMessage(m.to, Message{m.msg.request_id, reply}, now);
+      }
+      if (transport_.sent().empty()) {
+        now += absl::Seconds(1);
+        node_.Tick(now);
+      }
+    }
+    EXPECT_TRUE(result.has_value());
+    return asked;
+  };
+  absl::Time now = kT0;
+  EXPECT_TRUE(run_lookup(now).contains(silent));  // asked once, times out
+  node_.Tick(now + absl::Seconds(6));
+  now += absl::Seconds(6);
+  ASSERT_GE(node_.stats().timeouts, 1u);
+  // Within the TTL the next lookups do not ask it again, although others still list it.
+  EXPECT_FALSE(run_lookup(now).contains(silent));
+  EXPECT_GE(node_.stats().unresponsive_skipped, 1u);
+  // After the TTL it is given another chance.
+  now += absl::Seconds(31);
+  node_.Tick(now);
+  EXPECT_TRUE(run_lookup(now).contains(silent));
+}
+
 TEST_F(NodeTest, FindValueStopsOnTheValueAndCachesItAlongThePath) {
   PublicKeyBytes owner = FakeAuthenticator::NewKey(rng_);
   Record r = Signed(Record{MutableRecord{owner, "n", 1, ToBytes("v"), kT0}, {}}, owner);

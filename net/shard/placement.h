@@ -7,7 +7,9 @@
 // asked STAT in parallel, closest first, and kept if they answer in time, are accepting and
 // have room for `needed_bytes`. That direct STAT is both the liveness check and a fresher
 // capacity figure than the signed capacity announcements in the DHT (those are what
-// observers without a connection use). Results are distinct, closest first.
+// observers without a connection use). Results are distinct, closest first; farmers the
+// client saw fail to answer recently (ShardClient::Unreachable) are asked only after all
+// others.
 //
 // Thread-safety: thread-safe; callbacks run on a network thread (must not block); *Sync
 // forms block (never from a network thread). Host and client must outlive the selector.

@@ -71,6 +71,12 @@ void ShardClient::Stats::Record(const NodeId& farmer, ShardOp op, absl::Duration
     absl::MutexLock lock(&mu);
     FarmerLatency& l = this->latency[farmer];
     l.last = latency;
+    if (IsUnanswered(status)) {
+      ++l.unanswered_in_a_row;
+      l.last_unanswered = clock->Now();
+    } else {
+      l.unanswered_in_a_row = 0;  // it answered, even if with a refusal
+    }
     if (status.ok()) {
       ++l.ok;
       l.ewma = l.ok == 1 ? latency : l.ewma * 0.8 + latency * 0.2;
@@ -285,6 +291,17 @@ absl::StatusOr<ShardInfo> ShardClient::StatShardSync(const FarmerAddress& farmer
 }
 absl::StatusOr<NodeStatus> ShardClient::StatNodeSync(const FarmerAddress& farmer) {
   return Wait<absl::StatusOr<NodeStatus>>([&](auto cb) { StatNode(farmer, std::move(cb)); });
+}
+
+bool IsUnanswered(const absl::Status& status) {
+  return absl::IsDeadlineExceeded(status);
+}
+
+bool ShardClient::Unreachable(const NodeId& farmer) const {
+  absl::MutexLock lock(&stats_->mu);
+  auto it = stats_->latency.find(farmer);
+  if (it == stats_->latency.end() || it->second.unanswered_in_a_row == 0) return false;
+  return clock_.Now() - it->second.last_unanswered < options_.unreachable_for;
 }
 
 std::optional<FarmerLatency> ShardClient::Latency(const NodeId& farmer) const {

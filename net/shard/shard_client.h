@@ -73,7 +73,15 @@ struct FarmerLatency {
   absl::Duration ewma = absl::ZeroDuration();  // exponentially weighted (alpha 0.2), successes
   absl::Status last_error = absl::OkStatus();
   absl::Time last_seen = absl::InfinitePast();  // last success
+  // Transport-level failures (no answer in time, unreachable) since the last answer of any
+  // kind, and when the last one happened: what Unreachable() looks at.
+  uint32_t unanswered_in_a_row = 0;
+  absl::Time last_unanswered = absl::InfinitePast();
 };
+
+// True for a status that means "the farmer did not answer in time" (DeadlineExceeded: the
+// transport's timeout; a farmer's own error answers carry other codes and mean it is there).
+bool IsUnanswered(const absl::Status& status);
 
 using LatencyObserver = std::function<void(const NodeId& farmer, ShardOp op, absl::Duration latency,
                                            const absl::Status& result)>;
@@ -83,6 +91,11 @@ struct ShardClientOptions {
   const PayerSigner* signer = nullptr;      // required for Put and Delete
   Clock* clock = nullptr;                   // null: system clock (signing timestamps, latency)
   crypto::Random* random = nullptr;         // null: OsRandom() (nonces)
+  // A farmer that did not answer (IsUnanswered) is considered unreachable for this long
+  // after its last unanswered request: Unreachable() says so, farmer selection skips it
+  // and readers go to another shard at once instead of waiting for a timeout per request.
+  // Requests to it are still sent when asked (they are the probes that clear the mark).
+  absl::Duration unreachable_for = absl::Seconds(30);
   // Small requests (STAT, challenges, DELETE).
   absl::Duration request_timeout = absl::Seconds(10);
   // PUT/GET: transfer_timeout + bytes / min_transfer_rate (bytes per second).
@@ -152,6 +165,10 @@ class ShardClient {
   absl::Status DeleteSync(const FarmerAddress& farmer, const ShardId& shard_id, ByteView bucket_id);
   absl::StatusOr<ShardInfo> StatShardSync(const FarmerAddress& farmer, const ShardId& shard_id);
   absl::StatusOr<NodeStatus> StatNodeSync(const FarmerAddress& farmer);
+
+  // Did `farmer` recently fail to answer (within options.unreachable_for of its last
+  // unanswered request, with no answer since)? False for farmers never contacted.
+  bool Unreachable(const NodeId& farmer) const;
 
   // What this client measured for a farmer (nullopt if never contacted).
   std::optional<FarmerLatency> Latency(const NodeId& farmer) const;

@@ -449,6 +449,36 @@ TEST_F(FarmerNetwork, ChoosesDistinctLiveFarmersWithRoom) {
                 absl::StatusCode::kUnavailable);
 }
 
+TEST_F(FarmerNetwork, ASilentFarmerIsNotWaitedForTwice) {
+  FarmerSelector selector(*client_host_, *client_,
+                          SelectorOptions{.stat_timeout = absl::Seconds(2)});
+  const ByteView key = AsBytes("segment 9 shard 1");
+  ASSERT_OK_AND_ASSIGN(std::vector<FarmerAddress> before, selector.ChooseSync(key, 3, 1024, {}));
+  ASSERT_EQ(before.size(), 3u);
+  // The closest farmer dies (its host and socket are gone; the DHT still lists it).
+  const NodeId dead = before[0].id;
+  for (auto& f : farmers_) {
+    if (f != nullptr && f->address().id == dead) f.reset();
+  }
+  EXPECT_FALSE(client_->Unreachable(dead));
+  ShardClient impatient({.transport = &client_host_->transport(),
+                         .signer = signer_.get(),
+                         .request_timeout = absl::Milliseconds(300)});
+  EXPECT_STATUS(impatient.StatNodeSync(before[0]), absl::StatusCode::kDeadlineExceeded);
+  EXPECT_TRUE(impatient.Unreachable(dead));
+  EXPECT_FALSE(impatient.Unreachable(before[1].id));
+  ASSERT_OK_AND_ASSIGN(std::vector<FarmerAddress> first, selector.ChooseSync(key, 3, 1024, {}));
+  EXPECT_EQ(first.size(), 3u);
+  for (const FarmerAddress& f : first) EXPECT_NE(f.id, dead);
+  // The first choice waited once for the dead farmer (its DHT lookup or its STAT timed
+  // out); now it is known silent and the next choice does not wait for it again.
+  absl::Time start = absl::Now();
+  ASSERT_OK_AND_ASSIGN(std::vector<FarmerAddress> second, selector.ChooseSync(key, 3, 1024, {}));
+  EXPECT_LT(absl::Now() - start, absl::Seconds(2));
+  EXPECT_EQ(second.size(), 3u);
+  for (const FarmerAddress& f : second) EXPECT_NE(f.id, dead);
+}
+
 TEST_F(FarmerNetwork, PutAllUsesSparesOnFailure) {
   // Candidates: the small farmer first (fails for a 2 MiB shard), then the others.
   std::vector<FarmerAddress> candidates = {farmers_[6]->address()};
