@@ -15,6 +15,8 @@ pkg_check_modules(ZMQ REQUIRED IMPORTED_TARGET libzmq)
 pkg_check_modules(SQLITE3 REQUIRED IMPORTED_TARGET sqlite3)
 # fs/fuse: libfuse 3 (low-level API); only fs/fuse/ includes its headers.
 pkg_check_modules(FUSE3 REQUIRED IMPORTED_TARGET fuse3)
+# tools/config: ~/.config/gnr/config.toml (toml++, a shared library on Debian).
+find_package(tomlplusplus REQUIRED)
 
 find_path(JERASURE_INCLUDE_DIR jerasure.h REQUIRED)
 find_library(JERASURE_LIBRARY Jerasure REQUIRED)

@@ -9,6 +9,7 @@
 #include <cstdio>
 #include <ctime>
 #include <fstream>
+#include <memory>
 #include <optional>
 #include <sstream>
 #include <string>
@@ -17,6 +18,8 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/time.h"
+#include "chain-client/storage_market.h"
+#include "common/clock.h"
 #include "common/hex.h"
 #include "common/log.h"
 #include "net/farmer/byte_size.h"
@@ -24,8 +27,11 @@
 #include "net/farmer/farmer.h"
 #include "net/farmer/shard_index.h"
 #include "nlohmann/json.hpp"
+#include "tools/chain_admission.h"
+#include "tools/config.h"
 #include "tools/exit_codes.h"
 #include "tools/version.h"
+#include "tools/wallet_command.h"
 
 namespace gnr::tools {
 namespace {
@@ -33,14 +39,15 @@ namespace {
 using Json = nlohmann::json;
 
 constexpr char kUsage[] =
-    "Usage: gnr farmer run --data DIR --capacity SIZE [options]\n"
-    "       gnr farmer status --data DIR [--json]\n"
+    "Usage: gnr farmer run [--data DIR] --capacity SIZE [options]\n"
+    "       gnr farmer status [--data DIR] [--json]\n"
     "\n"
     "run     shares SIZE bytes of disk under DIR with the network until SIGINT/SIGTERM,\n"
     "        then stops gracefully (writes in progress finish, the index is closed).\n"
     "        On first run a node key is created in DIR/node.key (mode 0600); the node's\n"
     "        endpoint, id and curve key are written to DIR/farmer.json.\n"
-    "  --data DIR            data directory (shards, index, key, status)\n"
+    "  --data DIR            data directory (shards, index, key, status; default\n"
+    "                        ~/.local/share/gnr/farmer)\n"
     "  --capacity SIZE       e.g. 500G, 1.5T, 750GB (K/M/G/T = powers of 1024,\n"
     "                        KB/MB/GB/TB = powers of 1000)\n"
     "  --listen ENDPOINT     where to accept connections (default tcp://127.0.0.1:0,\n"
@@ -50,9 +57,19 @@ constexpr char kUsage[] =
     "  --bootstrap SEED      join through SEED: tcp://host:port#<curve key hex>, or another\n"
     "                        farmer's farmer.json or data directory (repeatable)\n"
     "  --key FILE            node key file (default DIR/node.key)\n"
+    "  --contract ADDRESS    check payments on chain: accept a shard only for an existing,\n"
+    "                        unexpired bucket of the StorageMarket at ADDRESS that the\n"
+    "                        payer owns and that has room for it (default: accept all)\n"
+    "  --rpc URL             the chain's JSON-RPC endpoint for --contract (default $GNR_RPC\n"
+    "                        or http://127.0.0.1:8545)\n"
     "  --workers N           threads serving shard requests (default 2)\n"
     "  --status-interval S   seconds between DIR/status.json updates (default 5)\n"
     "  --log-level LEVEL     debug, info, warning or error (default info)\n"
+    "  --config FILE         configuration file (default ~/.config/gnr/config.toml)\n"
+    "  --data, --capacity, --listen, --advertise, --bootstrap and --log-level may also\n"
+    "  come from $GNR_FARMER_DATA, $GNR_FARMER_CAPACITY, $GNR_FARMER_LISTEN,\n"
+    "  $GNR_FARMER_ADVERTISE, $GNR_FARMER_BOOTSTRAP (comma-separated lists), $GNR_LOG_LEVEL\n"
+    "  or the [farmer] and [log] tables of the configuration file (`gnr config show`).\n"
     "\n"
     "status  capacity, used space, shards, buckets, peers and requests served.\n"
     "  --data DIR            the farmer's data directory\n"
@@ -96,10 +113,18 @@ bool TakeValue(const std::vector<std::string>& args, size_t& i, const std::strin
   return false;
 }
 
-int RunDaemon(const std::vector<std::string>& args) {
+int RunDaemon(const std::vector<std::string>& args, const Config& config) {
   farmer::FarmerOptions options;
   options.software = absl::StrCat("gnrfs ", GNR_VERSION);
-  std::string capacity;
+  options.data_dir = config.String("farmer.data");
+  options.listen = config.String("farmer.listen");
+  std::string capacity = config.String("farmer.capacity");
+  LogLevel config_level;
+  if (ParseLogLevel(config.String("log.level"), &config_level)) SetLogLevel(config_level);
+  std::vector<std::string> advertise;
+  std::vector<std::string> bootstrap;
+  std::string rpc;
+  std::string contract;
   double status_interval = 5;
   for (size_t i = 0; i < args.size(); ++i) {
     std::string v;
@@ -113,11 +138,15 @@ int RunDaemon(const std::vector<std::string>& args) {
     } else if (TakeValue(args, i, "--listen", &v)) {
       options.listen = v;
     } else if (TakeValue(args, i, "--advertise", &v)) {
-      options.advertise.push_back(v);
+      advertise.push_back(v);
     } else if (TakeValue(args, i, "--bootstrap", &v)) {
       absl::StatusOr<node::BootstrapPeer> seed = farmer::ParseBootstrapSeed(v);
       if (!seed.ok()) return UsageError(std::string(seed.status().message()));
-      options.bootstrap.push_back(*seed);
+      bootstrap.push_back(v);
+    } else if (TakeValue(args, i, "--rpc", &v)) {
+      rpc = v;
+    } else if (TakeValue(args, i, "--contract", &v)) {
+      contract = v;
     } else if (TakeValue(args, i, "--key", &v)) {
       options.key_file = v;
     } else if (TakeValue(args, i, "--workers", &v)) {
@@ -134,11 +163,50 @@ int RunDaemon(const std::vector<std::string>& args) {
       return UsageError("unknown argument '" + args[i] + "'");
     }
   }
+  // Repeatable flags replace the configured lists as a whole.
+  options.advertise = advertise.empty() ? config.List("farmer.advertise") : advertise;
+  const ConfigValue& seeds = config.Get("farmer.bootstrap");
+  for (const std::string& seed_text : bootstrap.empty() ? seeds.values : bootstrap) {
+    absl::StatusOr<node::BootstrapPeer> seed = farmer::ParseBootstrapSeed(seed_text);
+    if (!seed.ok()) {
+      std::fprintf(stderr, "gnr farmer: farmer.bootstrap (%s): %s\n", seeds.source.c_str(),
+                   std::string(seed.status().message()).c_str());
+      return kExitConfig;
+    }
+    options.bootstrap.push_back(*seed);
+  }
   if (options.data_dir.empty()) return UsageError("run needs --data DIR");
-  if (capacity.empty()) return UsageError("run needs --capacity SIZE (e.g. 500G)");
+  if (capacity.empty()) {
+    return UsageError("run needs --capacity SIZE (e.g. 500G), or farmer.capacity in the config");
+  }
   absl::StatusOr<uint64_t> bytes = farmer::ParseByteSize(capacity);
   if (!bytes.ok()) return UsageError(std::string(bytes.status().message()));
   options.capacity_bytes = *bytes;
+  if (!rpc.empty() && contract.empty()) return UsageError("--rpc needs --contract ADDRESS");
+
+  // Payment checks on chain (tools/chain_admission.h); they outlive the farmer.
+  std::optional<ChainConnection> chain_connection;
+  std::optional<chain::StorageMarket> market;
+  std::unique_ptr<ChainAdmission> admission;
+  if (!contract.empty()) {
+    absl::StatusOr<crypto::EthAddress> address = crypto::ParseEthAddress(contract);
+    if (!address.ok()) return UsageError("--contract: " + std::string(address.status().message()));
+    if (rpc.empty()) rpc = DefaultRpcUrl();
+    absl::StatusOr<ChainConnection> connection = ConnectChain(rpc);
+    if (!connection.ok()) return UsageError(std::string(connection.status().message()));
+    chain_connection.emplace(*std::move(connection));
+    absl::StatusOr<chain::StorageMarket> bound =
+        chain::StorageMarket::At(*chain_connection->eth, *address);
+    if (!bound.ok()) {
+      std::fprintf(stderr, "gnr farmer: cannot check payments on the StorageMarket %s at %s: %s\n",
+                   contract.c_str(), rpc.c_str(), std::string(bound.status().message()).c_str());
+      return ExitFor(bound.status());
+    }
+    market.emplace(*std::move(bound));
+    admission = std::make_unique<ChainAdmission>(*market, SystemClockInstance());
+    options.admission = admission.get();
+    GNR_LOG(kInfo) << "checking payments on the StorageMarket " << contract << " at " << rpc;
+  }
 
   // Signals are taken synchronously by this thread: block them before any thread starts, so
   // that every thread inherits the mask.
@@ -199,8 +267,8 @@ uint64_t U64(const Json& j, const char* key) {
   return it != j.end() && it->is_number_unsigned() ? it->get<uint64_t>() : 0;
 }
 
-int RunStatus(const std::vector<std::string>& args) {
-  std::string dir;
+int RunStatus(const std::vector<std::string>& args, const Config& config) {
+  std::string dir = config.String("farmer.data");
   bool json = false;
   for (size_t i = 0; i < args.size(); ++i) {
     std::string v;
@@ -302,14 +370,22 @@ int RunStatus(const std::vector<std::string>& args) {
   return kExitOk;
 }
 
-int RunFarmer(const std::vector<std::string>& args) {
+int RunFarmer(const std::vector<std::string>& in) {
+  std::vector<std::string> args = in;
+  absl::StatusOr<std::optional<std::string>> config_file = TakeConfigFlag(&args);
+  if (!config_file.ok()) return UsageError(std::string(config_file.status().message()));
   if (args.empty()) return UsageError("expected `run` or `status`");
+  for (const std::string& a : args) {
+    if (a == "--help" || a == "-h") {
+      std::printf("%s", kUsage);
+      return kExitOk;
+    }
+  }
   std::vector<std::string> rest(args.begin() + 1, args.end());
-  if (args[0] == "run") return RunDaemon(rest);
-  if (args[0] == "status") return RunStatus(rest);
-  if (args[0] == "--help" || args[0] == "-h") {
-    std::printf("%s", kUsage);
-    return kExitOk;
+  if (args[0] == "run" || args[0] == "status") {
+    std::optional<Config> config = LoadCommandConfig("farmer", *config_file);
+    if (!config) return kExitConfig;
+    return args[0] == "run" ? RunDaemon(rest, *config) : RunStatus(rest, *config);
   }
   return UsageError("unknown subcommand '" + args[0] + "' (expected run or status)");
 }

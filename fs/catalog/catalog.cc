@@ -47,7 +47,6 @@ std::string Hex(ByteView bytes) { return absl::BytesToHexString(AbslView(AsStrin
 constexpr std::string_view kAttrCols =
     "i.ino, i.type, i.perm, i.uid, i.gid, i.nlink, i.size, i.rdev, i.atime_ns, i.mtime_ns, "
     "i.ctime_ns, i.btime_ns, i.generation, i.current_version";
-constexpr int kAttrColCount = 14;
 
 Attr ReadAttr(const Stmt& st, int c) {
   Attr a;
@@ -2032,6 +2031,124 @@ absl::Status Catalog::SetFarmerStatus(const FarmerId& id, FarmerStatus status, u
       return absl::NotFoundError(absl::StrCat("catalog: unknown farmer ", Hex(id)));
     }
     return absl::OkStatus();
+  });
+}
+
+// ---------------------------------------------------------------------------------------
+// Auditor state
+
+namespace {
+
+constexpr std::string_view kAuditStateCols =
+    "placement_id, suspicion, last_audit_block, retag_needed, bad_reason, replaced_by, updated_ns";
+
+ShardAuditState ReadAuditState(const Stmt& st) {
+  ShardAuditState s;
+  s.placement = st.Int(0);
+  s.suspicion = static_cast<uint32_t>(st.Int(1));
+  if (std::optional<int64_t> b = st.OptInt(2)) s.last_audit_block = static_cast<uint64_t>(*b);
+  s.retag_needed = st.Int(3) != 0;
+  s.bad_reason = st.Text(4);
+  s.replaced_by = st.OptInt(5);
+  s.updated = st.Time(6);
+  return s;
+}
+
+absl::Status WriteAuditState(Db& db, const ShardAuditState& s, absl::Time now) {
+  std::optional<int64_t> block;
+  if (s.last_audit_block) block = static_cast<int64_t>(*s.last_audit_block);
+  return db.Run(
+      "INSERT INTO shard_audit_state (placement_id, suspicion, last_audit_block, retag_needed, "
+      "bad_reason, replaced_by, updated_ns) VALUES (?, ?, ?, ?, ?, ?, ?) "
+      "ON CONFLICT (placement_id) DO UPDATE SET suspicion = excluded.suspicion, "
+      "last_audit_block = excluded.last_audit_block, retag_needed = excluded.retag_needed, "
+      "bad_reason = excluded.bad_reason, replaced_by = excluded.replaced_by, "
+      "updated_ns = excluded.updated_ns",
+      s.placement, s.suspicion, block, int64_t{s.retag_needed ? 1 : 0}, s.bad_reason, s.replaced_by,
+      now);
+}
+
+absl::StatusOr<ShardAuditState> LoadAuditState(Db& db, PlacementId id) {
+  GNR_ASSIGN_OR_RETURN(Stmt st,
+                       db.Query(absl::StrCat("SELECT ", AbslView(kAuditStateCols),
+                                             " FROM shard_audit_state WHERE placement_id = ?"),
+                                id));
+  GNR_ASSIGN_OR_RETURN(bool row, st.Step());
+  if (row) return ReadAuditState(st);
+  ShardAuditState s;
+  s.placement = id;
+  return s;
+}
+
+}  // namespace
+
+absl::StatusOr<ShardAuditState> Catalog::GetShardAuditState(PlacementId id) {
+  GNR_RETURN_IF_ERROR(RequireSchema(3, "shard audit state"));
+  return Scope::Run(this, Scope::kRead, [&](Db& db) -> absl::StatusOr<ShardAuditState> {
+    GNR_ASSIGN_OR_RETURN(Placement p, LoadPlacement(db, id));
+    (void)p;
+    return LoadAuditState(db, id);
+  });
+}
+
+absl::Status Catalog::SetShardAuditState(const ShardAuditState& state) {
+  GNR_RETURN_IF_ERROR(RequireSchema(3, "shard audit state"));
+  return Scope::Run(this, Scope::kWrite, [&](Db& db) -> absl::Status {
+    GNR_ASSIGN_OR_RETURN(Placement p, LoadPlacement(db, state.placement));
+    (void)p;
+    return WriteAuditState(db, state, clock_.Now());
+  });
+}
+
+absl::StatusOr<std::vector<ShardAuditState>> Catalog::ListShardAuditStates() {
+  GNR_RETURN_IF_ERROR(RequireSchema(3, "shard audit state"));
+  return Scope::Run(
+      this, Scope::kRead, [&](Db& db) -> absl::StatusOr<std::vector<ShardAuditState>> {
+        GNR_ASSIGN_OR_RETURN(Stmt st, db.Query(absl::StrCat("SELECT ", AbslView(kAuditStateCols),
+                                                            " FROM shard_audit_state "
+                                                            "ORDER BY placement_id")));
+        std::vector<ShardAuditState> out;
+        while (true) {
+          GNR_ASSIGN_OR_RETURN(bool row, st.Step());
+          if (!row) return out;
+          out.push_back(ReadAuditState(st));
+        }
+      });
+}
+
+absl::StatusOr<PlacementId> Catalog::ReplacePlacement(PlacementId old_id,
+                                                      const NewPlacement& replacement) {
+  GNR_RETURN_IF_ERROR(RequireSchema(3, "replacing placements"));
+  return Scope::Run(this, Scope::kWrite, [&](Db& db) -> absl::StatusOr<PlacementId> {
+    GNR_ASSIGN_OR_RETURN(Placement old, LoadPlacement(db, old_id));
+    if (old.state == PlacementState::kRepaired) {
+      return absl::FailedPreconditionError(
+          absl::StrCat("catalog: placement ", old_id, " was already repaired"));
+    }
+    if (replacement.version != old.version || replacement.segment != old.segment ||
+        replacement.shard_index != old.shard_index) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "catalog: replacement for placement ", old_id, " names version ", replacement.version,
+          " segment ", replacement.segment, " index ", replacement.shard_index, ", not version ",
+          old.version, " segment ", old.segment, " index ", old.shard_index));
+    }
+    absl::Time now = clock_.Now();
+    GNR_RETURN_IF_ERROR(db.Run(
+        "INSERT INTO placements (version_id, segment, shard_index, generation, shard_id, "
+        "farmer_id, farmer_hint, merkle_root, stored_length, state, groups_used, created_ns, "
+        "updated_ns) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        replacement.version, replacement.segment, replacement.shard_index, replacement.generation,
+        replacement.shard_id, replacement.farmer, replacement.farmer_hint, replacement.merkle_root,
+        replacement.stored_length, static_cast<int64_t>(replacement.state), replacement.groups_used,
+        now, now));
+    PlacementId new_id = db.LastInsertRowId();
+    GNR_RETURN_IF_ERROR(
+        db.Run("UPDATE placements SET state = ?, updated_ns = ? WHERE placement_id = ?",
+               static_cast<int64_t>(PlacementState::kRepaired), now, old_id));
+    GNR_ASSIGN_OR_RETURN(ShardAuditState state, LoadAuditState(db, old_id));
+    state.replaced_by = new_id;
+    GNR_RETURN_IF_ERROR(WriteAuditState(db, state, now));
+    return new_id;
   });
 }
 

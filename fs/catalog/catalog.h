@@ -69,7 +69,9 @@ class Db;
 // Schema versions this build knows; Open migrates older files up to kLatestSchemaVersion.
 //   1: inodes, dirents, xattrs, versions, placements, uploads, buckets, meta
 //   2: audits (verdicts) and farmers
-inline constexpr int kLatestSchemaVersion = 2;
+//   3: shard_audit_state (the auditor's per-shard suspicion, last audited block, re-tag flag,
+//      and repair links)
+inline constexpr int kLatestSchemaVersion = 3;
 
 enum class Durability : uint8_t {
   kNormal = 0,   // atomic and crash-safe; may be lost on power failure
@@ -349,6 +351,24 @@ class Catalog {
   absl::StatusOr<Farmer> GetFarmer(const FarmerId& id);  // kNotFound if unknown
   absl::StatusOr<std::vector<Farmer>> ListFarmers();
   absl::Status SetFarmerStatus(const FarmerId& id, FarmerStatus status, uint32_t suspicion);
+
+  // ---- Auditor state (schema version >= 3) --------------------------------------------
+
+  // The auditor's state of a placement; defaults (no suspicion, never audited) when none was
+  // stored. kNotFound if the placement is unknown.
+  absl::StatusOr<ShardAuditState> GetShardAuditState(PlacementId id);
+  // Stores it (state.placement names the row; `updated` becomes now). kNotFound if the
+  // placement is unknown.
+  absl::Status SetShardAuditState(const ShardAuditState& state);
+  // Every stored state (placements never touched by the auditor have none), by placement.
+  absl::StatusOr<std::vector<ShardAuditState>> ListShardAuditStates();
+  // After a repair: inserts `replacement` (same version, segment and shard index as
+  // `old_id`, normally the next generation on another farmer), marks the old placement
+  // kRepaired and links it to the new one, in one savepoint. Combine with UpdateManifest in
+  // a Transaction so the manifest and the placements change together. kNotFound (old
+  // placement), kInvalidArgument (replacement for another shard position),
+  // kFailedPrecondition (old placement already repaired).
+  absl::StatusOr<PlacementId> ReplacePlacement(PlacementId old_id, const NewPlacement& replacement);
 
  private:
   friend class Transaction;

@@ -166,9 +166,23 @@ CREATE INDEX audits_time ON audits (time_ns);
 CREATE INDEX audits_unreported ON audits (verdict_id) WHERE reported_ns IS NULL;
 )sql";
 
+// Version 3: the auditor's per-shard state (policy and repair history).
+constexpr std::string_view kSchemaV3 = R"sql(
+CREATE TABLE shard_audit_state (
+  placement_id     INTEGER PRIMARY KEY REFERENCES placements (placement_id) ON DELETE CASCADE,
+  suspicion        INTEGER NOT NULL DEFAULT 0 CHECK (suspicion >= 0),
+  last_audit_block INTEGER,
+  retag_needed     INTEGER NOT NULL DEFAULT 0 CHECK (retag_needed IN (0, 1)),
+  bad_reason       TEXT NOT NULL DEFAULT '',
+  replaced_by      INTEGER REFERENCES placements (placement_id) ON DELETE SET NULL,
+  updated_ns       INTEGER NOT NULL
+);
+)sql";
+
 constexpr Migration kMigrations[] = {
     {1, kSchemaV1},
     {2, kSchemaV2},
+    {3, kSchemaV3},
 };
 
 }  // namespace

@@ -399,4 +399,15 @@ struct FarmerAuditStats {
   double mean_latency_ms = 0;  // over pass + fail verdicts
 };
 
+// The auditor's per-shard (per-placement) state (schema version >= 3).
+struct ShardAuditState {
+  PlacementId placement = 0;
+  uint32_t suspicion = 0;                    // consecutive missed challenges
+  std::optional<uint64_t> last_audit_block;  // block number of the last challenge
+  bool retag_needed = false;                 // sentinel budget low
+  std::string bad_reason;                    // why the auditor marked it bad
+  std::optional<PlacementId> replaced_by;    // the placement a repair put in its place
+  absl::Time updated;
+};
+
 }  // namespace gnr::catalog

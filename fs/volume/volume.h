@@ -76,6 +76,7 @@
 #include "common/bytes.h"
 #include "common/clock.h"
 #include "crypto/random.h"
+#include "fs/catalog/catalog.h"
 #include "fs/codec/keys.h"
 #include "fs/codec/params.h"
 #include "fs/volume/chain.h"
@@ -340,6 +341,15 @@ class Volume {
   virtual absl::Status WaitForUploads(absl::Duration timeout, bool full_redundancy = false) = 0;
   virtual std::vector<PendingUpload> PendingUploads() = 0;
   virtual VolumeStats Stats() = 0;
+
+  // The catalog this volume runs on, for parts of the same process that share it (the
+  // mount daemon's auditor and repairer); null if the implementation has none. Thread-safe
+  // as the Catalog is.
+  virtual catalog::Catalog* catalog() { return nullptr; }
+  // Forgets the cached contents of file versions (manifests, shard placements), so the next
+  // read loads them from the catalog again: call after changing placements behind the
+  // volume's back (a repair moved a shard). Thread-safe.
+  virtual void DropCachedContent() {}
 };
 
 }  // namespace gnr::volume

@@ -189,6 +189,8 @@ class VolumeImpl final : public Volume {
   absl::Status WaitForUploads(absl::Duration timeout, bool full_redundancy) override;
   std::vector<PendingUpload> PendingUploads() override;
   VolumeStats Stats() override;
+  catalog::Catalog* catalog() override { return catalog_.get(); }
+  void DropCachedContent() override;
 
   // Network callbacks (through Liveness) after a version is committed.
   void RecordLateAck(const std::shared_ptr<SegmentPut>& seg, uint32_t shard_index);

@@ -208,6 +208,12 @@ absl::StatusOr<std::shared_ptr<VersionContent>> VolumeImpl::LoadVersion(catalog:
   return content;
 }
 
+void VolumeImpl::DropCachedContent() {
+  absl::MutexLock lock(&versions_mu_);
+  versions_.clear();
+  version_order_.clear();
+}
+
 absl::Status VolumeImpl::ReadFromNetwork(VersionContent& content, uint64_t offset,
                                          MutableByteView out) {
   NetworkShardSource source(*env_.network, options_.bucket_id, content, options_.hedge_min,

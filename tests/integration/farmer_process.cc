@@ -41,6 +41,8 @@ absl::Status FarmerProcess::Start(absl::Duration timeout) {
   std::vector<std::string> args = {GnrBinary(),
                                    "farmer",
                                    "run",
+                                   "--config",
+                                   "/dev/null",  // no user config in tests
                                    "--data",
                                    options_.data_dir,
                                    "--capacity",

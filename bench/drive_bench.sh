@@ -1,0 +1,144 @@
+#!/bin/bash
+# The drive through a real FUSE mount, next to libfuse's own passthrough_ll example mounted
+# over tmpfs and a plain tmpfs copy, all measured in the same run (issue #6's bench):
+#   - sequential write of SIZE MiB, timed until fsync returns (for gnr: committed on the
+#     network, so the figure includes encrypt + erasure-code + sentinels + shard puts);
+#   - cold sequential read of it (kernel caches dropped, gnr's read cache disabled: the
+#     bytes come back from the farmers);
+#   - creation rate of 4 KiB files (write + close), then one fsync of the directory (gnr
+#     stages them and uploads in the background, as a local disk's page cache would);
+#   - random 4 KiB reads of the big file, caches dropped first.
+# Prints absolute figures and gnr / passthrough ratios (targets: write >= 40%, cold read >=
+# 50%). Nothing here asserts on time. Needs root (tmpfs mount, drop_caches) and /dev/fuse.
+#
+# Usage: bench/drive_bench.sh [--gnr PATH] [--size MIB] [--files N] [--reads N]
+#                             [--mount-args "ARGS"]
+#   --gnr PATH         the gnr binary (default: build-bench/tools/gnr, else build/tools/gnr)
+#   --size MIB         big file size (default 1024)
+#   --files N          4 KiB files to create (default 2000)
+#   --reads N          random 4 KiB reads (default 4000)
+#   --mount-args ARGS  how gnr mounts (default "--in-memory-network 6": farmers inside the
+#                      daemon, no TCP). For the real loopback network pass the flags printed
+#                      by `gnr devnet up` (--rpc ... --bootstrap ...).
+set -uo pipefail
+cd "$(dirname "$0")/.."
+
+gnr=""
+size_mib=1024
+files=2000
+reads=4000
+mount_args="--in-memory-network 6"
+while [[ $# -gt 0 ]]; do
+  case "$1" in
+    --gnr) gnr="${2:?--gnr needs a PATH}"; shift 2 ;;
+    --size) size_mib="${2:?--size needs MiB}"; shift 2 ;;
+    --files) files="${2:?--files needs N}"; shift 2 ;;
+    --reads) reads="${2:?--reads needs N}"; shift 2 ;;
+    --mount-args) mount_args="${2?--mount-args needs ARGS}"; shift 2 ;;
+    -h|--help) sed -n '2,22p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    *) echo "drive_bench: unknown argument '$1' (try --help)" >&2; exit 64 ;;
+  esac
+done
+if [[ -z "$gnr" ]]; then
+  for c in build-bench/tools/gnr build/tools/gnr; do [[ -x "$c" ]] && gnr="$c" && break; done
+fi
+[[ -x "$gnr" ]] || { echo "drive_bench: no gnr binary; run scripts/build first" >&2; exit 66; }
+gnr=$(realpath "$gnr")
+[[ $(id -u) -eq 0 ]] || { echo "drive_bench: needs root (tmpfs, drop_caches)" >&2; exit 77; }
+example=/usr/share/doc/libfuse3-dev/examples/passthrough_ll.c
+[[ -f "$example" ]] || { echo "drive_bench: $example missing (apt-get install libfuse3-dev)" >&2; exit 69; }
+
+tmp=$(mktemp -d /tmp/gnr-drive-bench.XXXXXX)
+cleanup() {
+  for m in "$tmp/pt" "$tmp/gnr"; do mountpoint -q "$m" 2>/dev/null && fusermount3 -u -z "$m"; done
+  [[ -n "${gnr_pid:-}" ]] && kill "$gnr_pid" 2>/dev/null
+  mountpoint -q "$tmp/tmpfs" && umount "$tmp/tmpfs"
+  rm -rf "$tmp"
+}
+trap cleanup EXIT
+mkdir -p "$tmp/tmpfs" "$tmp/pt" "$tmp/gnr" "$tmp/state"
+mount -t tmpfs -o size=$((size_mib * 3 + 512))m tmpfs "$tmp/tmpfs" || exit 1
+mkdir -p "$tmp/tmpfs/src" "$tmp/tmpfs/copy" "$tmp/tmpfs/pt"
+
+echo "== building libfuse's passthrough_ll example"
+# shellcheck disable=SC2046
+gcc -O2 -w -o "$tmp/passthrough_ll" "$example" $(pkg-config fuse3 --cflags --libs) || exit 1
+
+now() { date +%s.%N; }
+rate() { awk -v b="$1" -v t0="$2" -v t1="$3" 'BEGIN { printf "%.1f", b / (t1 - t0) / 1048576 }'; }  # MiB/s
+drop_caches() { sync; echo 3 > /proc/sys/vm/drop_caches; }
+
+echo "== source: $size_mib MiB of random bytes in tmpfs"
+head -c $((size_mib * 1048576)) /dev/urandom > "$tmp/tmpfs/src/big" || exit 1
+bytes=$((size_mib * 1048576))
+
+# measure DIR: prints "write read create randread" (MiB/s, MiB/s, files/s, reads/s).
+# $2 = a command run between the write and the cold read (drops what is cached).
+measure() {
+  local dir=$1 between=$2 t0 t1 w r c q
+  t0=$(now); dd if="$tmp/tmpfs/src/big" of="$dir/big" bs=1M conv=fsync status=none || return 1
+  t1=$(now); w=$(rate "$bytes" "$t0" "$t1")
+  eval "$between"
+  t0=$(now); dd if="$dir/big" of=/dev/null bs=1M status=none || return 1
+  t1=$(now); r=$(rate "$bytes" "$t0" "$t1")
+  c=$(python3 - "$dir/small" "$files" <<'EOF'
+import os, sys, time
+d, n = sys.argv[1], int(sys.argv[2])
+os.makedirs(d, exist_ok=True)
+block = os.urandom(4096)
+t = time.monotonic()
+for i in range(n):
+    with open(os.path.join(d, f"f{i:05d}"), "wb") as f:
+        f.write(block)
+fd = os.open(d, os.O_RDONLY)
+os.fsync(fd)
+os.close(fd)
+print(f"{n / (time.monotonic() - t):.1f}")
+EOF
+  ) || return 1
+  eval "$between"
+  q=$(python3 - "$dir/big" "$reads" <<'EOF'
+import os, random, sys, time
+path, n = sys.argv[1], int(sys.argv[2])
+fd = os.open(path, os.O_RDONLY)
+size = os.fstat(fd).st_size
+rnd = random.Random(7)
+t = time.monotonic()
+for _ in range(n):
+    off = rnd.randrange(0, size // 4096) * 4096
+    if len(os.pread(fd, 4096, off)) != 4096:
+        sys.exit("short read")
+os.close(fd)
+print(f"{n / (time.monotonic() - t):.1f}")
+EOF
+  ) || return 1
+  echo "$w $r $c $q"
+}
+
+echo "== tmpfs copy (the ceiling)"
+t0=$(now); cp "$tmp/tmpfs/src/big" "$tmp/tmpfs/copy/big"; t1=$(now)
+tmpfs_rate=$(rate "$bytes" "$t0" "$t1")
+rm -f "$tmp/tmpfs/copy/big"
+
+echo "== libfuse passthrough_ll over tmpfs"
+"$tmp/passthrough_ll" -o source="$tmp/tmpfs/pt" "$tmp/pt" || exit 1
+read -r pt_w pt_r pt_c pt_q < <(measure "$tmp/pt" drop_caches) || exit 1
+fusermount3 -u "$tmp/pt"
+rm -rf "$tmp/tmpfs/pt"/*
+
+echo "== gnr mount ($mount_args)"
+# shellcheck disable=SC2086
+"$gnr" mount "$tmp/gnr" --state "$tmp/state" --cache-size 0 $mount_args || exit 1
+read -r g_w g_r g_c g_q < <(measure "$tmp/gnr" drop_caches) || { echo "gnr measurement failed" >&2; exit 1; }
+"$gnr" umount "$tmp/gnr" --timeout 600 >/dev/null || fusermount3 -u -z "$tmp/gnr"
+
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.0f%%", 100 * a / b }'; }
+echo
+echo "== drive summary ($size_mib MiB file, $files files of 4 KiB, $reads random reads; $(nproc) CPUs)"
+printf "  %-34s %12s %12s %8s %8s\n" "" "gnr" "passthrough" "ratio" "target"
+printf "  %-34s %8s MiB/s %6s MiB/s %8s %8s\n" "sequential write (until fsync)" "$g_w" "$pt_w" "$(ratio "$g_w" "$pt_w")" ">=40%"
+printf "  %-34s %8s MiB/s %6s MiB/s %8s %8s\n" "cold sequential read" "$g_r" "$pt_r" "$(ratio "$g_r" "$pt_r")" ">=50%"
+printf "  %-34s %8s /s    %6s /s    %8s\n" "4 KiB file creation" "$g_c" "$pt_c" "$(ratio "$g_c" "$pt_c")"
+printf "  %-34s %8s /s    %6s /s    %8s\n" "random 4 KiB reads" "$g_q" "$pt_q" "$(ratio "$g_q" "$pt_q")"
+printf "  %-34s %8s MiB/s\n" "tmpfs copy (reference)" "$tmpfs_rate"
+echo "  (load average $(cut -d' ' -f1-3 /proc/loadavg))"

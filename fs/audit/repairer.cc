@@ -1,0 +1,204 @@
+#include "fs/audit/repairer.h"
+
+#include <algorithm>
+#include <memory>
+
+#include "absl/strings/str_cat.h"
+#include "absl/synchronization/notification.h"
+#include "common/hex.h"
+#include "common/status.h"
+#include "common/strings.h"
+#include "fs/codec/decoder.h"
+#include "fs/codec/keys.h"
+#include "fs/codec/manifest.h"
+
+namespace gnr::audit {
+PlacementShardSource::PlacementShardSource(volume::ShardNetwork& network, ByteView bucket,
+                                           std::vector<catalog::Placement> placements,
+                                           absl::Duration timeout)
+    : network_(network),
+      bucket_(bucket.begin(), bucket.end()),
+      placements_(std::move(placements)),
+      timeout_(timeout) {}
+
+std::vector<absl::StatusOr<codec::StoredRangeReply>> PlacementShardSource::Fetch(
+    std::span<const codec::StoredRangeRequest> requests) {
+  struct State {
+    absl::Mutex mu;
+    size_t pending = 0;
+    std::vector<absl::StatusOr<codec::StoredRangeReply>> replies;
+  };
+  auto state = std::make_shared<State>();
+  state->replies.assign(requests.size(), absl::DeadlineExceededError("no reply in time"));
+  state->pending = requests.size();
+  for (size_t i = 0; i < requests.size(); ++i) {
+    const catalog::Placement* p = Find(requests[i].shard_id);
+    if (p == nullptr) {
+      absl::MutexLock lock(&state->mu);
+      state->replies[i] = absl::NotFoundError("no acked placement holds this shard");
+      --state->pending;
+      continue;
+    }
+    volume::FarmerContact contact{p->farmer, p->farmer_hint};
+    network_.GetShardRange(contact, bucket_, requests[i],
+                           [state, i](absl::StatusOr<codec::StoredRangeReply> reply) {
+                             absl::MutexLock lock(&state->mu);
+                             state->replies[i] = std::move(reply);
+                             --state->pending;
+                           });
+  }
+  absl::MutexLock lock(&state->mu);
+  state->mu.AwaitWithTimeout(absl::Condition(
+                                 +[](size_t* n) { return *n == 0; }, &state->pending),
+                             timeout_);
+  // A copy: late callbacks may still write into `state` (they keep it alive).
+  return state->replies;
+}
+
+const catalog::Placement* PlacementShardSource::Find(const ShardId& id) const {
+  for (const catalog::Placement& p : placements_) {
+    if (p.shard_id == id && p.state == catalog::PlacementState::kAcked) return &p;
+  }
+  return nullptr;
+}
+
+Repairer::Repairer(catalog::Catalog& catalog, volume::ShardNetwork& network, FileKeyProvider keys,
+                   Clock& clock, RepairOptions options)
+    : catalog_(catalog),
+      network_(network),
+      keys_(std::move(keys)),
+      clock_(clock),
+      options_(options) {}
+
+absl::StatusOr<RepairResult> Repairer::RepairPlacement(catalog::PlacementId id, bool force) {
+  absl::MutexLock lock(&mu_);
+  const absl::Time start = clock_.Now();
+  GNR_ASSIGN_OR_RETURN(catalog::Placement old, catalog_.GetPlacement(id));
+  if (old.state == catalog::PlacementState::kPending ||
+      old.state == catalog::PlacementState::kRepaired ||
+      (old.state == catalog::PlacementState::kAcked && !force)) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("placement ", id, " is ", AbslView(catalog::PlacementStateName(old.state)),
+                     ": only bad or lost placements are repaired"));
+  }
+  GNR_ASSIGN_OR_RETURN(catalog::Version version, catalog_.GetVersion(old.version));
+  GNR_ASSIGN_OR_RETURN(codec::FileManifest manifest, codec::DecodeFileManifest(version.manifest));
+  if (old.segment >= manifest.segments.size() ||
+      old.shard_index >= manifest.segments[old.segment].shards.size()) {
+    return absl::InvalidArgumentError(absl::StrCat("placement ", id, " is outside its manifest"));
+  }
+  codec::ShardManifest& entry = manifest.segments[old.segment].shards[old.shard_index];
+  GNR_ASSIGN_OR_RETURN(codec::FileKey key, keys_(version));
+  GNR_ASSIGN_OR_RETURN(std::vector<catalog::Placement> placements,
+                       catalog_.ListPlacementsByVersion(old.version));
+
+  // 1. Rebuild from the other shards.
+  PlacementShardSource source(network_, version.bucket_id, placements, options_.timeout);
+  GNR_ASSIGN_OR_RETURN(std::unique_ptr<codec::FileReader> reader,
+                       codec::FileReader::Create(manifest, key));
+  codec::ReadReport report;
+  GNR_ASSIGN_OR_RETURN(Bytes rebuilt,
+                       reader->RebuildShard(old.segment, old.shard_index, source, &report));
+
+  // 2. The next generation.
+  const uint32_t generation = std::max(entry.generation, old.generation) + 1;
+  const ShardId new_id =
+      codec::ComputeShardId(manifest.nonce, old.segment, old.shard_index, generation);
+  entry.generation = generation;
+  entry.id = new_id;
+
+  // 3. A farmer holding nothing of this segment.
+  std::vector<volume::FarmerId> exclude;
+  for (const catalog::Placement& p : placements) {
+    if (p.segment == old.segment) exclude.push_back(p.farmer);
+  }
+  GNR_ASSIGN_OR_RETURN(
+      std::vector<volume::FarmerContact> candidates,
+      network_.ChooseFarmers(version.bucket_id, new_id, options_.candidates, exclude));
+  auto data = std::make_shared<const Bytes>(std::move(rebuilt));
+  absl::Status last = absl::UnavailableError("no farmer outside the segment's farmers is known");
+  std::optional<volume::FarmerContact> placed;
+  for (const volume::FarmerContact& c : candidates) {
+    volume::PutShardRequest put;
+    put.bucket_id = version.bucket_id;
+    put.shard_id = new_id;
+    put.data = data;
+    put.merkle_root = entry.merkle_root;
+    put.size = data->size();
+    put.leaf_size = manifest.leaf_size;
+    put.merkle_kind = manifest.merkle_kind;
+    auto result =
+        std::make_shared<std::pair<absl::Notification, absl::StatusOr<volume::FarmerContact>>>();
+    result->second = absl::UnavailableError("no answer");
+    network_.PutShard(c, std::move(put), [result](absl::StatusOr<volume::FarmerContact> acked) {
+      result->second = std::move(acked);
+      result->first.Notify();
+    });
+    if (!result->first.WaitForNotificationWithTimeout(options_.timeout)) {
+      last = absl::DeadlineExceededError(
+          absl::StrCat("put to ", HexEncode(ByteView(c.id)), " did not finish"));
+      continue;
+    }
+    if (result->second.ok()) {
+      placed = *result->second;
+      break;
+    }
+    last = result->second.status();
+  }
+  if (!placed) {
+    return absl::UnavailableError(
+        absl::StrCat("could not place the rebuilt shard: ", last.message()));
+  }
+
+  // 4. Manifest and placement change together.
+  GNR_ASSIGN_OR_RETURN(Bytes encoded, codec::EncodeFileManifest(manifest));
+  catalog::NewPlacement np;
+  np.version = old.version;
+  np.segment = old.segment;
+  np.shard_index = old.shard_index;
+  np.generation = generation;
+  np.shard_id = new_id;
+  np.farmer = placed->id;
+  np.farmer_hint = placed->endpoint;
+  np.merkle_root = entry.merkle_root;
+  np.stored_length = entry.stored_length;
+  np.state = catalog::PlacementState::kAcked;
+  np.groups_used = old.groups_used;  // same sentinels: revealed groups stay revealed
+  RepairResult out;
+  {
+    GNR_ASSIGN_OR_RETURN(catalog::Transaction txn, catalog_.Begin(catalog::Durability::kDurable));
+    GNR_RETURN_IF_ERROR(catalog_.UpdateManifest(old.version, encoded));
+    GNR_ASSIGN_OR_RETURN(out.new_placement, catalog_.ReplacePlacement(id, np));
+    GNR_RETURN_IF_ERROR(txn.Commit());
+  }
+  out.old_placement = id;
+  out.old_farmer = old.farmer;
+  out.new_farmer = placed->id;
+  out.old_shard_id = old.shard_id;
+  out.new_shard_id = new_id;
+  out.generation = generation;
+  out.fetched_bytes = report.fetched_bytes;
+  out.took = clock_.Now() - start;
+
+  // 5. Best effort: the old copy goes (its answer is not awaited).
+  network_.DeleteShard(volume::FarmerContact{old.farmer, old.farmer_hint}, version.bucket_id,
+                       old.shard_id, [](absl::Status) {});
+  return out;
+}
+
+std::vector<absl::StatusOr<RepairResult>> Repairer::RepairAll(size_t limit) {
+  std::vector<absl::StatusOr<RepairResult>> out;
+  for (catalog::PlacementState state :
+       {catalog::PlacementState::kBad, catalog::PlacementState::kLost}) {
+    absl::StatusOr<std::vector<catalog::Placement>> list =
+        catalog_.ListPlacementsByState(state, limit);
+    if (!list.ok()) {
+      out.push_back(list.status());
+      continue;
+    }
+    for (const catalog::Placement& p : *list) out.push_back(RepairPlacement(p.id));
+  }
+  return out;
+}
+
+}  // namespace gnr::audit

@@ -1,0 +1,1 @@
+gnr_fuzz_target(genaro_payload DEPS gnr_chain)
