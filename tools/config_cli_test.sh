@@ -56,5 +56,14 @@ printf '[farmer]\ndata = "%s/farm"\n' "$tmp" >"$tmp/farmer.toml"
 # The wallet takes its keystore from the environment.
 GNR_KEYSTORE="$tmp/w.json" "$GNR" wallet show 2>"$tmp/err"; rc=$?
 [ "$rc" = 66 ] && grep -q "no wallet at $tmp/w.json" "$tmp/err" || fail "wallet keystore from env"
+# The mount takes its network from the file: a malformed bucket there is named (exit 64)
+# before anything is mounted, and a bad config stops it with 78 like every command.
+printf '[chain]\ncontract = "0x5FbDB2315678afecb367f032d93F642f64180aa3"\n[drive]\nbucket = "zz"\nbootstrap = ["tcp://127.0.0.1:9#00"]\n' >"$tmp/drive.toml"
+mkdir -p "$tmp/mnt"
+"$GNR" mount "$tmp/mnt" --config "$tmp/drive.toml" 2>"$tmp/err"; rc=$?
+[ "$rc" = 64 ] && grep -q "bucket id is 64 hex digits" "$tmp/err" ||
+  fail "mount did not take its bucket from the config file: exit $rc: $(cat "$tmp/err")"
+"$GNR" mount "$tmp/mnt" --config "$tmp/bad.toml" 2>/dev/null; rc=$?
+[ "$rc" = 78 ] || fail "mount with a bad config: exit $rc"
 set -e
 echo "1 passed, 0 failed"

@@ -25,6 +25,7 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "chain-client/keystore.h"
@@ -49,7 +50,6 @@ namespace {
 
 // Seconds between blocks once the devnet is set up (see EnsureUp).
 constexpr int kDevnetBlockSeconds = 2;
-
 
 using Json = nlohmann::json;
 using chain::U256;
@@ -674,10 +674,9 @@ absl::StatusOr<int> StartFarmer(DevnetFarmer& f, const std::vector<std::string>&
   }
   // --config /dev/null: the devnet's farmers are fully described here; the user's
   // ~/.config/gnr/config.toml (e.g. a [farmer] advertise for a real farmer) must not leak in.
-  std::vector<std::string> argv = {SelfExe(), "farmer",   "run",      "--config",
-                                   "/dev/null", "--data",  f.data_dir, "--capacity",
-                                   f.capacity,  "--listen", f.listen,  "--status-interval",
-                                   "2"};
+  std::vector<std::string> argv = {
+      SelfExe(),    "farmer",   "run",      "--config", "/dev/null",         "--data", f.data_dir,
+      "--capacity", f.capacity, "--listen", f.listen,   "--status-interval", "2"};
   for (const std::string& seed : seeds) argv.insert(argv.end(), {"--bootstrap", seed});
   Step(absl::StrCat(f.name, ": starting on ", f.listen,
                     seeds.empty() ? " (the seed)" : absl::StrCat(" (bootstrap ", seeds[0], ")"),
@@ -898,9 +897,21 @@ void PrintSummary(const DevnetState& s) {
   absl::StrAppend(&out, "  logs      ", s.state_dir, "/logs/ and ", s.mount.process.log, "\n",
                   "  state     ", StateFile(s.state_dir), "\n\n");
   std::string dir_flag = s.state_dir == DefaultStateDir() ? "" : " --dir " + s.state_dir;
-  absl::StrAppend(&out, "Use the drive: cp FILE ", s.mount.mountpoint,
-                  "/   status: gnr devnet status", dir_flag, "\nStop everything: gnr devnet down",
-                  dir_flag, "   (STATE stays; `gnr devnet up", dir_flag, "` resumes it)\n");
+  // The binary as the user can type it: `gnr` when that is what PATH finds, else its path
+  // (after scripts/up it is build/tools/gnr, not installed).
+  std::string gnr = SelfExe();
+  if (const char* path = std::getenv("PATH"); path != nullptr) {
+    for (absl::string_view dir : absl::StrSplit(path, ':')) {
+      std::error_code ec;
+      if (!dir.empty() && std::filesystem::equivalent(absl::StrCat(dir, "/gnr"), gnr, ec) && !ec) {
+        gnr = "gnr";
+        break;
+      }
+    }
+  }
+  absl::StrAppend(&out, "Use the drive: cp FILE ", s.mount.mountpoint, "/   status: ", gnr,
+                  " devnet status", dir_flag, "\nStop everything: ", gnr, " devnet down", dir_flag,
+                  "   (STATE stays; `", gnr, " devnet up", dir_flag, "` resumes it)\n");
   std::fprintf(stderr, "%s", out.c_str());
 }
 

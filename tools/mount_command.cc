@@ -41,6 +41,7 @@
 #include "fs/volume/volume.h"
 #include "net/farmer/byte_size.h"
 #include "nlohmann/json.hpp"
+#include "tools/config.h"
 #include "tools/drive_auditor.h"
 #include "tools/drive_env.h"
 #include "tools/exit_codes.h"
@@ -87,6 +88,9 @@ constexpr char kMountUsage[] =
     "  --allow-other        let other users use the mount (needs user_allow_other in\n"
     "                       /etc/fuse.conf unless root)\n"
     "  --cache-size SIZE    read cache on local disk (default 1G; 0 disables it)\n"
+    "  --config FILE        the configuration file (default $GNR_CONFIG, else\n"
+    "                       ~/.config/gnr/config.toml): its [chain] and [drive] settings\n"
+    "                       fill in every option not given as a flag or GNR_* variable\n"
     "  --log-level LEVEL    debug, info, warning or error (default info); background logs\n"
     "                       go to <state>/mount.log\n"
     "\n"
@@ -433,8 +437,8 @@ int RunDrive(const MountArgs& args, int notify_fd) {
   // verdicts in the catalog, repairs of what farmers lost.
   std::unique_ptr<DriveAuditor> auditor;
   if (args.audit && args.in_memory_farmers == 0) {
-    absl::StatusOr<std::unique_ptr<DriveAuditor>> started = DriveAuditor::Start(
-        **env, **volume, {.confirmations = args.audit_confirmations});
+    absl::StatusOr<std::unique_ptr<DriveAuditor>> started =
+        DriveAuditor::Start(**env, **volume, {.confirmations = args.audit_confirmations});
     if (started.ok()) {
       auditor = *std::move(started);
     } else {
@@ -461,9 +465,16 @@ int RunDrive(const MountArgs& args, int notify_fd) {
   return served.ok() ? kExitOk : kExitSoftware;
 }
 
-int RunMount(const std::vector<std::string>& argv) {
+int RunMount(const std::vector<std::string>& raw_argv) {
   MountArgs args;
   std::string state;
+  // --config FILE first: the configuration fills every option no flag gave (tools/config.h:
+  // flag > environment > config.toml > default).
+  std::vector<std::string> argv = raw_argv;
+  absl::StatusOr<std::optional<std::string>> config_flag = TakeConfigFlag(&argv);
+  if (!config_flag.ok()) return UsageError("mount", std::string(config_flag.status().message()));
+  bool data_shards_flag = false, parity_shards_flag = false, cache_flag = false;
+  bool log_level_flag = false;
   for (size_t i = 0; i < argv.size(); ++i) {
     std::string v;
     const std::string& a = argv[i];
@@ -477,6 +488,7 @@ int RunMount(const std::vector<std::string>& argv) {
     } else if (a == "--allow-other") {
       args.allow_other = true;
     } else if (TakeValue(argv, i, "--cache-size", &v)) {
+      cache_flag = true;
       if (v == "0") {
         args.cache_bytes = 0;
       } else {
@@ -485,6 +497,7 @@ int RunMount(const std::vector<std::string>& argv) {
         args.cache_bytes = *b;
       }
     } else if (TakeValue(argv, i, "--log-level", &v)) {
+      log_level_flag = true;
       LogLevel level;
       if (!ParseLogLevel(v, &level)) return UsageError("mount", "unknown log level '" + v + "'");
       SetLogLevel(level);
@@ -508,8 +521,10 @@ int RunMount(const std::vector<std::string>& argv) {
     } else if (TakeValue(argv, i, "--bootstrap", &v)) {
       args.drive.bootstrap.push_back(v);
     } else if (TakeValue(argv, i, "--data-shards", &v)) {
+      data_shards_flag = true;
       args.drive.data_shards = std::atoi(v.c_str());
     } else if (TakeValue(argv, i, "--parity-shards", &v)) {
+      parity_shards_flag = true;
       args.drive.parity_shards = std::atoi(v.c_str());
     } else if (a == "--no-audit") {
       args.audit = false;
@@ -526,6 +541,41 @@ int RunMount(const std::vector<std::string>& argv) {
     }
   }
   if (args.mountpoint.empty()) return UsageError("mount", "which directory? gnr mount <dir>");
+  std::optional<Config> config = LoadCommandConfig("mount", *config_flag);
+  if (!config) return kExitConfig;
+  {
+    // What no flag said comes from the environment or config.toml (values the resolver
+    // reports as built-in defaults are left to the code below, which has the same ones).
+    auto configured = [&](std::string_view key) {
+      const ConfigValue& v = config->Get(key);
+      return v.is_set() && v.source != "default";
+    };
+    DriveConfig& d = args.drive;
+    if (d.rpc_url.empty() && configured("chain.rpc")) d.rpc_url = config->String("chain.rpc");
+    if (d.contract.empty()) d.contract = config->String("chain.contract");
+    WalletAccess wallet = WalletAccessFromConfig(*config);
+    if (d.wallet.keystore_path.empty()) d.wallet.keystore_path = wallet.keystore_path;
+    if (d.wallet.password_file.empty()) d.wallet.password_file = wallet.password_file;
+    if (d.bucket_hex.empty()) d.bucket_hex = config->String("drive.bucket");
+    if (d.bootstrap.empty()) d.bootstrap = config->List("drive.bootstrap");
+    if (!data_shards_flag && configured("drive.data_shards")) {
+      d.data_shards = std::atoi(config->String("drive.data_shards").c_str());
+    }
+    if (!parity_shards_flag && configured("drive.parity_shards")) {
+      d.parity_shards = std::atoi(config->String("drive.parity_shards").c_str());
+    }
+    if (!cache_flag && configured("drive.cache_size")) {
+      const std::string size = config->String("drive.cache_size");
+      absl::StatusOr<uint64_t> b = size == "0" ? uint64_t{0} : farmer::ParseByteSize(size);
+      if (!b.ok()) return UsageError("mount", std::string(b.status().message()));
+      args.cache_bytes = *b;
+    }
+    if (state.empty() && configured("drive.state")) state = config->String("drive.state");
+    if (!log_level_flag && configured("log.level")) {
+      LogLevel level;
+      if (ParseLogLevel(config->String("log.level"), &level)) SetLogLevel(level);
+    }
+  }
   if (args.farmer_delay_ms > 0 && args.in_memory_farmers == 0) {
     return UsageError("mount", "--test-farmer-delay-ms only works with --in-memory-network");
   }
