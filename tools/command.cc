@@ -27,8 +27,8 @@ std::string ProgramHelp() {
                                  "       gnr-<command> [args...]\n"
                                  "       gnr --version | --help\n\nCommands:\n");
   for (const Command& c : AllCommands()) {
-    absl::StrAppend(&out, "  ", c.name, std::string(c.name.size() < 10 ? 10 - c.name.size() : 1, ' '),
-                    c.summary, "\n");
+    absl::StrAppend(&out, "  ", c.name,
+                    std::string(c.name.size() < 10 ? 10 - c.name.size() : 1, ' '), c.summary, "\n");
   }
   absl::StrAppend(&out,
                   "\nRun `gnr <command> --help` for a command's options.\n"

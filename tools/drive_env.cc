@@ -266,17 +266,17 @@ absl::StatusOr<std::unique_ptr<DriveEnv>> AssembleDriveEnv(const DriveConfig& co
   }
   if (found < minimum) {
     return absl::FailedPreconditionError(absl::StrCat(
-        "only ", found, " farmer(s) reachable through the bootstrap seeds; RS(",
-        params.data_shards, ",", params.parity_shards, ") needs at least ", minimum,
-        " to read a file, ", minimum + 1, " to commit one (", needed,
+        "only ", found, " farmer(s) reachable through the bootstrap seeds; RS(", params.data_shards,
+        ",", params.parity_shards, ") needs at least ", minimum, " to read a file, ", minimum + 1,
+        " to commit one (", needed,
         " for full redundancy): start more farmers or lower --data-shards/--parity-shards",
         last.ok() ? "" : absl::StrCat(" (last error: ", last.message(), ")")));
   }
   std::string degraded;
   if (found < needed) {
     degraded = absl::StrCat("; DEGRADED: only ", found, " of ", needed,
-                            " farmers reachable; files stay readable, new files need ",
-                            minimum + 1, " to commit");
+                            " farmers reachable; files stay readable, new files need ", minimum + 1,
+                            " to commit");
     GNR_LOG(kWarning) << "drive: only " << found << " of " << needed
                       << " farmers reachable; files stay readable, new files commit once "
                       << minimum + 1 << " farmers took their shards (the rest are retried)";

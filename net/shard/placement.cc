@@ -130,10 +130,9 @@ void FarmerSelector::Choose(ByteView key, size_t count, uint64_t needed_bytes,
     }
     // Farmers that recently did not answer go last: asked only if the others are not
     // enough, so one dead farmer does not cost every upload a STAT timeout.
-    std::stable_partition(s->candidates.begin(), s->candidates.end(),
-                          [client = s->client](const FarmerAddress& c) {
-                            return !client->Unreachable(c.id);
-                          });
+    std::stable_partition(
+        s->candidates.begin(), s->candidates.end(),
+        [client = s->client](const FarmerAddress& c) { return !client->Unreachable(c.id); });
     s->ok.assign(s->candidates.size(), std::nullopt);
     AskRound(s);
   });

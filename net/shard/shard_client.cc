@@ -293,9 +293,7 @@ absl::StatusOr<NodeStatus> ShardClient::StatNodeSync(const FarmerAddress& farmer
   return Wait<absl::StatusOr<NodeStatus>>([&](auto cb) { StatNode(farmer, std::move(cb)); });
 }
 
-bool IsUnanswered(const absl::Status& status) {
-  return absl::IsDeadlineExceeded(status);
-}
+bool IsUnanswered(const absl::Status& status) { return absl::IsDeadlineExceeded(status); }
 
 bool ShardClient::Unreachable(const NodeId& farmer) const {
   absl::MutexLock lock(&stats_->mu);
