@@ -22,6 +22,7 @@
 #include "crypto/random.h"
 #include "fs/codec/keys.h"
 #include "net/farmer/farmer.h"
+#include "tools/exit_codes.h"
 
 namespace gnr::tools {
 namespace {
@@ -327,6 +328,22 @@ absl::StatusOr<std::unique_ptr<DriveEnv>> AssembleTestModeEnv(const TestModeConf
   env->env.clock = &SystemClockInstance();
   env->env.random = &crypto::OsRandom();
   return env;
+}
+
+int ExitCodeForDriveEnv(const absl::Status& s) {
+  switch (s.code()) {
+    case absl::StatusCode::kInvalidArgument:
+      return kExitUsage;
+    case absl::StatusCode::kNotFound:
+      return kExitNoInput;
+    case absl::StatusCode::kPermissionDenied:
+      return kExitNoPerm;
+    case absl::StatusCode::kUnavailable:
+    case absl::StatusCode::kDeadlineExceeded:
+      return kExitUnavailable;
+    default:
+      return kExitConfig;
+  }
 }
 
 }  // namespace gnr::tools

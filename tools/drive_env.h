@@ -111,6 +111,11 @@ struct DriveEnv {
 // unreachable).
 absl::StatusOr<std::unique_ptr<DriveEnv>> AssembleDriveEnv(const DriveConfig& config);
 
+// The exit code of a failed AssembleDriveEnv (sysexits, tools/exit_codes.h): InvalidArgument
+// -> 64 (usage), NotFound -> 66, PermissionDenied -> 77, Unavailable/DeadlineExceeded -> 69,
+// anything else -> 78 (configuration).
+int ExitCodeForDriveEnv(const absl::Status& status);
+
 struct TestModeConfig {
   std::string state_dir;
   int farmers = 6;

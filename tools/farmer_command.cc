@@ -30,6 +30,7 @@
 #include "tools/chain_admission.h"
 #include "tools/config.h"
 #include "tools/exit_codes.h"
+#include "tools/flags.h"
 #include "tools/version.h"
 #include "tools/wallet_command.h"
 
@@ -97,22 +98,6 @@ int ExitFor(const absl::Status& s) {
   }
 }
 
-// Pulls the value of a flag ("--data DIR" or "--data=DIR").
-bool TakeValue(const std::vector<std::string>& args, size_t& i, const std::string& flag,
-               std::string* value) {
-  const std::string& a = args[i];
-  if (a == flag) {
-    if (i + 1 >= args.size()) return false;
-    *value = args[++i];
-    return true;
-  }
-  if (a.starts_with(flag + "=")) {
-    *value = a.substr(flag.size() + 1);
-    return true;
-  }
-  return false;
-}
-
 int RunDaemon(const std::vector<std::string>& args, const Config& config) {
   farmer::FarmerOptions options;
   options.software = absl::StrCat("gnrfs ", GNR_VERSION);
@@ -127,41 +112,46 @@ int RunDaemon(const std::vector<std::string>& args, const Config& config) {
   std::string contract;
   double status_interval = 5;
   for (size_t i = 0; i < args.size(); ++i) {
+    std::string error;
+    auto value = [&](std::string_view flag, std::string* out) {
+      return TakeFlagValue(args, i, flag, out, &error);
+    };
     std::string v;
     if (args[i] == "--help" || args[i] == "-h") {
       std::printf("%s", kUsage);
       return kExitOk;
-    } else if (TakeValue(args, i, "--data", &v)) {
+    } else if (value("--data", &v)) {
       options.data_dir = v;
-    } else if (TakeValue(args, i, "--capacity", &v)) {
+    } else if (value("--capacity", &v)) {
       capacity = v;
-    } else if (TakeValue(args, i, "--listen", &v)) {
+    } else if (value("--listen", &v)) {
       options.listen = v;
-    } else if (TakeValue(args, i, "--advertise", &v)) {
+    } else if (value("--advertise", &v)) {
       advertise.push_back(v);
-    } else if (TakeValue(args, i, "--bootstrap", &v)) {
+    } else if (value("--bootstrap", &v)) {
       absl::StatusOr<node::BootstrapPeer> seed = farmer::ParseBootstrapSeed(v);
       if (!seed.ok()) return UsageError(std::string(seed.status().message()));
       bootstrap.push_back(v);
-    } else if (TakeValue(args, i, "--rpc", &v)) {
+    } else if (value("--rpc", &v)) {
       rpc = v;
-    } else if (TakeValue(args, i, "--contract", &v)) {
+    } else if (value("--contract", &v)) {
       contract = v;
-    } else if (TakeValue(args, i, "--key", &v)) {
+    } else if (value("--key", &v)) {
       options.key_file = v;
-    } else if (TakeValue(args, i, "--workers", &v)) {
+    } else if (value("--workers", &v)) {
       options.worker_threads = std::atoi(v.c_str());
       if (options.worker_threads < 1) return UsageError("--workers must be at least 1");
-    } else if (TakeValue(args, i, "--status-interval", &v)) {
+    } else if (value("--status-interval", &v)) {
       status_interval = std::atof(v.c_str());
       if (!(status_interval > 0)) return UsageError("--status-interval must be > 0");
-    } else if (TakeValue(args, i, "--log-level", &v)) {
+    } else if (value("--log-level", &v)) {
       LogLevel level;
       if (!ParseLogLevel(v, &level)) return UsageError("unknown log level '" + v + "'");
       SetLogLevel(level);
     } else {
       return UsageError("unknown argument '" + args[i] + "'");
     }
+    if (!error.empty()) return UsageError(error);
   }
   // Repeatable flags replace the configured lists as a whole.
   options.advertise = advertise.empty() ? config.List("farmer.advertise") : advertise;
@@ -271,17 +261,22 @@ int RunStatus(const std::vector<std::string>& args, const Config& config) {
   std::string dir = config.String("farmer.data");
   bool json = false;
   for (size_t i = 0; i < args.size(); ++i) {
+    std::string error;
+    auto value = [&](std::string_view flag, std::string* out) {
+      return TakeFlagValue(args, i, flag, out, &error);
+    };
     std::string v;
     if (args[i] == "--help" || args[i] == "-h") {
       std::printf("%s", kUsage);
       return kExitOk;
     } else if (args[i] == "--json") {
       json = true;
-    } else if (TakeValue(args, i, "--data", &v)) {
+    } else if (value("--data", &v)) {
       dir = v;
     } else {
       return UsageError("unknown argument '" + args[i] + "'");
     }
+    if (!error.empty()) return UsageError(error);
   }
   if (dir.empty()) return UsageError("status needs --data DIR");
   std::string index_path = farmer::JoinPath(dir, "index.sqlite");

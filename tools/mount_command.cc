@@ -45,6 +45,7 @@
 #include "tools/drive_auditor.h"
 #include "tools/drive_env.h"
 #include "tools/exit_codes.h"
+#include "tools/flags.h"
 #include "tools/mount_control.h"
 #include "tools/wallet_command.h"
 
@@ -138,21 +139,6 @@ int UsageError(const char* cmd, const std::string& message) {
   return kExitUsage;
 }
 
-bool TakeValue(const std::vector<std::string>& args, size_t& i, const std::string& flag,
-               std::string* value) {
-  const std::string& a = args[i];
-  if (a == flag) {
-    if (i + 1 >= args.size()) return false;
-    *value = args[++i];
-    return true;
-  }
-  if (a.starts_with(flag + "=")) {
-    *value = a.substr(flag.size() + 1);
-    return true;
-  }
-  return false;
-}
-
 // Lexically absolute (no stat: the path may be a dead mount).
 std::string Absolute(const std::string& path) {
   std::string full = path;
@@ -225,23 +211,6 @@ absl::StatusOr<std::unique_ptr<DriveEnv>> AssembleEnv(const MountArgs& args) {
   config.state_dir = args.state_dir;
   config.cache_bytes = args.cache_bytes;
   return AssembleDriveEnv(config);
-}
-
-// The exit code of a failed AssembleEnv (see the usage text).
-int ExitForEnv(const absl::Status& s) {
-  switch (s.code()) {
-    case absl::StatusCode::kInvalidArgument:
-      return kExitUsage;
-    case absl::StatusCode::kNotFound:
-      return kExitNoInput;
-    case absl::StatusCode::kPermissionDenied:
-      return kExitNoPerm;
-    case absl::StatusCode::kUnavailable:
-    case absl::StatusCode::kDeadlineExceeded:
-      return kExitUnavailable;
-    default:
-      return kExitConfig;
-  }
 }
 
 // Paths of `wanted` inodes, found by walking the tree from the root through the Volume
@@ -367,7 +336,7 @@ int RunDrive(const MountArgs& args, int notify_fd) {
   }
   absl::StatusOr<std::unique_ptr<DriveEnv>> env = AssembleEnv(args);
   if (!env.ok())
-    return Fail(notify_fd, ExitForEnv(env.status()), std::string(env.status().message()));
+    return Fail(notify_fd, ExitCodeForDriveEnv(env.status()), std::string(env.status().message()));
   absl::StatusOr<std::unique_ptr<volume::Volume>> volume =
       volume::Volume::Open((*env)->options, (*env)->env);
   if (!volume.ok()) {
@@ -476,18 +445,22 @@ int RunMount(const std::vector<std::string>& raw_argv) {
   bool data_shards_flag = false, parity_shards_flag = false, cache_flag = false;
   bool log_level_flag = false;
   for (size_t i = 0; i < argv.size(); ++i) {
+    std::string error;
+    auto value = [&](std::string_view flag, std::string* out) {
+      return TakeFlagValue(argv, i, flag, out, &error);
+    };
     std::string v;
     const std::string& a = argv[i];
     if (a == "--help" || a == "-h") {
       std::printf("%s", kMountUsage);
       return kExitOk;
-    } else if (TakeValue(argv, i, "--state", &v)) {
+    } else if (value("--state", &v)) {
       state = v;
     } else if (a == "--foreground" || a == "-f") {
       args.foreground = true;
     } else if (a == "--allow-other") {
       args.allow_other = true;
-    } else if (TakeValue(argv, i, "--cache-size", &v)) {
+    } else if (value("--cache-size", &v)) {
       cache_flag = true;
       if (v == "0") {
         args.cache_bytes = 0;
@@ -496,39 +469,39 @@ int RunMount(const std::vector<std::string>& raw_argv) {
         if (!b.ok()) return UsageError("mount", std::string(b.status().message()));
         args.cache_bytes = *b;
       }
-    } else if (TakeValue(argv, i, "--log-level", &v)) {
+    } else if (value("--log-level", &v)) {
       log_level_flag = true;
       LogLevel level;
       if (!ParseLogLevel(v, &level)) return UsageError("mount", "unknown log level '" + v + "'");
       SetLogLevel(level);
-    } else if (TakeValue(argv, i, "--in-memory-network", &v)) {
+    } else if (value("--in-memory-network", &v)) {
       args.in_memory_farmers = std::atoi(v.c_str());
       if (args.in_memory_farmers < 2 || args.in_memory_farmers > 64) {
         return UsageError("mount", "--in-memory-network needs 2..64 farmers");
       }
-    } else if (TakeValue(argv, i, "--test-farmer-delay-ms", &v)) {
+    } else if (value("--test-farmer-delay-ms", &v)) {
       args.farmer_delay_ms = std::atoi(v.c_str());
-    } else if (TakeValue(argv, i, "--rpc", &v)) {
+    } else if (value("--rpc", &v)) {
       args.drive.rpc_url = v;
-    } else if (TakeValue(argv, i, "--contract", &v)) {
+    } else if (value("--contract", &v)) {
       args.drive.contract = v;
-    } else if (TakeValue(argv, i, "--keystore", &v)) {
+    } else if (value("--keystore", &v)) {
       args.drive.wallet.keystore_path = v;
-    } else if (TakeValue(argv, i, "--password-file", &v)) {
+    } else if (value("--password-file", &v)) {
       args.drive.wallet.password_file = v;
-    } else if (TakeValue(argv, i, "--bucket", &v)) {
+    } else if (value("--bucket", &v)) {
       args.drive.bucket_hex = v;
-    } else if (TakeValue(argv, i, "--bootstrap", &v)) {
+    } else if (value("--bootstrap", &v)) {
       args.drive.bootstrap.push_back(v);
-    } else if (TakeValue(argv, i, "--data-shards", &v)) {
+    } else if (value("--data-shards", &v)) {
       data_shards_flag = true;
       args.drive.data_shards = std::atoi(v.c_str());
-    } else if (TakeValue(argv, i, "--parity-shards", &v)) {
+    } else if (value("--parity-shards", &v)) {
       parity_shards_flag = true;
       args.drive.parity_shards = std::atoi(v.c_str());
     } else if (a == "--no-audit") {
       args.audit = false;
-    } else if (TakeValue(argv, i, "--audit-confirmations", &v)) {
+    } else if (value("--audit-confirmations", &v)) {
       if (!absl::SimpleAtoi(v, &args.audit_confirmations) || args.audit_confirmations > 1000) {
         return UsageError("mount", "--audit-confirmations must be a number of blocks, 0..1000");
       }
@@ -539,6 +512,7 @@ int RunMount(const std::vector<std::string>& raw_argv) {
     } else {
       return UsageError("mount", "more than one mount point given");
     }
+    if (!error.empty()) return UsageError("mount", error);
   }
   if (args.mountpoint.empty()) return UsageError("mount", "which directory? gnr mount <dir>");
   std::optional<Config> config = LoadCommandConfig("mount", *config_flag);
@@ -640,7 +614,7 @@ int RunMount(const std::vector<std::string>& raw_argv) {
     absl::StatusOr<crypto::PrivateKey> key = UnlockWallet(args.drive.wallet);
     if (!key.ok()) {
       std::fprintf(stderr, "gnr mount: %s\n", std::string(key.status().message()).c_str());
-      return ExitForEnv(key.status());
+      return ExitCodeForDriveEnv(key.status());
     }
     args.drive.wallet_key = *key;
   }
@@ -732,6 +706,10 @@ int RunUmount(const std::vector<std::string>& argv) {
   bool force = false;
   double timeout_s = 120;
   for (size_t i = 0; i < argv.size(); ++i) {
+    std::string error;
+    auto value = [&](std::string_view flag, std::string* out) {
+      return TakeFlagValue(argv, i, flag, out, &error);
+    };
     std::string v;
     const std::string& a = argv[i];
     if (a == "--help" || a == "-h") {
@@ -739,7 +717,7 @@ int RunUmount(const std::vector<std::string>& argv) {
       return kExitOk;
     } else if (a == "--force" || a == "-f") {
       force = true;
-    } else if (TakeValue(argv, i, "--timeout", &v)) {
+    } else if (value("--timeout", &v)) {
       timeout_s = std::atof(v.c_str());
       if (!(timeout_s >= 0)) return UsageError("umount", "--timeout must be >= 0 seconds");
     } else if (a.starts_with("-")) {
@@ -749,6 +727,7 @@ int RunUmount(const std::vector<std::string>& argv) {
     } else {
       return UsageError("umount", "more than one directory given");
     }
+    if (!error.empty()) return UsageError("umount", error);
   }
   if (dir.empty()) return UsageError("umount", "which directory? gnr umount <dir>");
   if (!fuse::IsGnrfsMount(dir)) {

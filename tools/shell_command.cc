@@ -45,6 +45,7 @@
 #include "tools/devnet_state.h"
 #include "tools/drive_env.h"
 #include "tools/exit_codes.h"
+#include "tools/flags.h"
 #include "tools/mount_control.h"
 #include "tools/transfer_progress.h"
 #include "tools/wallet_command.h"
@@ -320,24 +321,6 @@ struct DriveFlags {
   bool parity_shards_set = false;
 };
 
-bool TakeValue(const std::vector<std::string>& args, size_t& i, const std::string& flag,
-               std::string* value, std::string* error) {
-  const std::string& a = args[i];
-  if (a == flag) {
-    if (i + 1 >= args.size()) {
-      *error = absl::StrCat(flag, " needs a value");
-      return true;
-    }
-    *value = args[++i];
-    return true;
-  }
-  if (a.starts_with(flag + "=")) {
-    *value = a.substr(flag.size() + 1);
-    return true;
-  }
-  return false;
-}
-
 std::string DefaultDevnetDir() {
   const char* xdg = getenv("XDG_DATA_HOME");
   if (xdg != nullptr && *xdg == '/') return absl::StrCat(xdg, "/gnr/devnet");
@@ -360,27 +343,27 @@ bool TakeDriveFlag(const std::vector<std::string>& args, size_t& i, DriveFlags* 
     }
     return true;
   }
-  if (TakeValue(args, i, "--devnet", &v, error)) {
+  if (TakeFlagValue(args, i, "--devnet", &v, error)) {
     f->devnet = v;
     return true;
   }
-  if (TakeValue(args, i, "--state", &f->state, error)) return true;
-  if (TakeValue(args, i, "--mount", &f->mount, error)) return true;
-  if (TakeValue(args, i, "--rpc", &f->drive.rpc_url, error)) return true;
-  if (TakeValue(args, i, "--contract", &f->drive.contract, error)) return true;
-  if (TakeValue(args, i, "--keystore", &f->drive.wallet.keystore_path, error)) return true;
-  if (TakeValue(args, i, "--password-file", &f->drive.wallet.password_file, error)) return true;
-  if (TakeValue(args, i, "--bucket", &f->drive.bucket_hex, error)) return true;
-  if (TakeValue(args, i, "--bootstrap", &v, error)) {
+  if (TakeFlagValue(args, i, "--state", &f->state, error)) return true;
+  if (TakeFlagValue(args, i, "--mount", &f->mount, error)) return true;
+  if (TakeFlagValue(args, i, "--rpc", &f->drive.rpc_url, error)) return true;
+  if (TakeFlagValue(args, i, "--contract", &f->drive.contract, error)) return true;
+  if (TakeFlagValue(args, i, "--keystore", &f->drive.wallet.keystore_path, error)) return true;
+  if (TakeFlagValue(args, i, "--password-file", &f->drive.wallet.password_file, error)) return true;
+  if (TakeFlagValue(args, i, "--bucket", &f->drive.bucket_hex, error)) return true;
+  if (TakeFlagValue(args, i, "--bootstrap", &v, error)) {
     if (error->empty()) f->drive.bootstrap.push_back(v);
     return true;
   }
-  if (TakeValue(args, i, "--data-shards", &v, error)) {
+  if (TakeFlagValue(args, i, "--data-shards", &v, error)) {
     f->drive.data_shards = std::atoi(v.c_str());
     f->data_shards_set = true;
     return true;
   }
-  if (TakeValue(args, i, "--parity-shards", &v, error)) {
+  if (TakeFlagValue(args, i, "--parity-shards", &v, error)) {
     f->drive.parity_shards = std::atoi(v.c_str());
     f->parity_shards_set = true;
     return true;
@@ -826,22 +809,6 @@ class VolumeDrive : public Drive {
   std::unique_ptr<volume::Volume> volume_;
 };
 
-int ExitForEnv(const absl::Status& s) {
-  switch (s.code()) {
-    case absl::StatusCode::kInvalidArgument:
-      return kExitUsage;
-    case absl::StatusCode::kNotFound:
-      return kExitNoInput;
-    case absl::StatusCode::kPermissionDenied:
-      return kExitNoPerm;
-    case absl::StatusCode::kUnavailable:
-    case absl::StatusCode::kDeadlineExceeded:
-      return kExitUnavailable;
-    default:
-      return kExitConfig;
-  }
-}
-
 std::variant<std::unique_ptr<Drive>, Failure> OpenDrive(const Target& t) {
   if (t.mount.has_value()) return std::unique_ptr<Drive>(new MountDrive(t.mount->mountpoint));
   std::error_code exists_ec;
@@ -874,7 +841,7 @@ std::variant<std::unique_ptr<Drive>, Failure> OpenDrive(const Target& t) {
   const char* level = getenv("GNR_LOG_LEVEL");
   if (level == nullptr || *level == '\0') SetLogLevel(LogLevel::kWarning);
   absl::StatusOr<std::unique_ptr<DriveEnv>> env = AssembleDriveEnv(config);
-  if (!env.ok()) return Failure{ExitForEnv(env.status()), Message(env.status())};
+  if (!env.ok()) return Failure{ExitCodeForDriveEnv(env.status()), Message(env.status())};
   absl::StatusOr<std::unique_ptr<volume::Volume>> v =
       volume::Volume::Open((*env)->options, (*env)->env);
   if (!v.ok()) {
@@ -982,6 +949,39 @@ bool TakeConfig(const Cli& cli, std::vector<std::string>* args, DriveFlags* f) {
 // Loads the configuration; nullopt (and the error printed) on failure.
 std::optional<Config> LoadConfigFor(const Cli& cli, const DriveFlags& f) {
   return LoadCommandConfig(cli.name(), f.config_file);
+}
+
+// Takes a command's own flag at args[i] (advancing i past its value): false when args[i] is
+// not one of them; `*error` set for a malformed one.
+using OwnFlags =
+    std::function<bool(const std::vector<std::string>& args, size_t& i, std::string* error)>;
+
+// Parses the arguments every shell command shares: --config, --help, --json, --quiet, the
+// drive flags and positional arguments ("-" is one when `dash_is_positional`, meaning stdin or
+// stdout), offering each argument to `own` first. Returns the exit code when the command must
+// stop here (help printed: kExitOk; a usage error printed), else nullopt.
+std::optional<int> ParseArgs(Cli& cli, std::vector<std::string> args, const char* usage,
+                             const OwnFlags& own, Common* common, bool dash_is_positional = true) {
+  if (!TakeConfig(cli, &args, &common->drive)) return kExitUsage;
+  for (size_t i = 0; i < args.size(); ++i) {
+    const std::string& a = args[i];
+    std::string error;
+    if (a == "--help" || a == "-h") {
+      std::printf("%s", FullUsage(usage).c_str());
+      return kExitOk;
+    } else if (own(args, i, &error) || TakeDriveFlag(args, i, &common->drive, &error)) {
+      if (!error.empty()) return cli.Usage(error);
+    } else if (a == "--json") {
+      cli.json = true;
+    } else if (a == "--quiet" || a == "-q") {
+      cli.quiet = true;
+    } else if (a.starts_with("-") && !(dash_is_positional && a == "-")) {
+      return cli.Usage(absl::StrCat("unknown argument '", a, "'"));
+    } else {
+      common->positional.push_back(a);
+    }
+  }
+  return std::nullopt;
 }
 
 // --- gnr ls ---------------------------------------------------------------------------------
@@ -1120,28 +1120,13 @@ void PrintLong(const Json& e) {
 int RunLs(std::vector<std::string> args) {
   Cli cli("ls");
   Common common;
-  if (!TakeConfig(cli, &args, &common.drive)) return kExitUsage;
   bool long_format = false;
-  for (size_t i = 0; i < args.size(); ++i) {
-    const std::string& a = args[i];
-    std::string error;
-    if (a == "--help" || a == "-h") {
-      std::printf("%s", FullUsage(kLsUsage).c_str());
-      return kExitOk;
-    } else if (a == "-l" || a == "--long") {
-      long_format = true;
-    } else if (a == "--json") {
-      cli.json = true;
-    } else if (a == "--quiet" || a == "-q") {
-      cli.quiet = true;
-    } else if (TakeDriveFlag(args, i, &common.drive, &error)) {
-      if (!error.empty()) return cli.Usage(error);
-    } else if (a.starts_with("-") && a != "-") {
-      return cli.Usage(absl::StrCat("unknown argument '", a, "'"));
-    } else {
-      common.positional.push_back(a);
-    }
-  }
+  auto own = [&](const std::vector<std::string>& a, size_t& i, std::string*) {
+    if (a[i] != "-l" && a[i] != "--long") return false;
+    long_format = true;
+    return true;
+  };
+  if (std::optional<int> rc = ParseArgs(cli, std::move(args), kLsUsage, own, &common)) return *rc;
   if (common.positional.size() > 1) return cli.Usage("give at most one PATH");
   std::optional<std::string> path =
       NormalizeDrivePath(common.positional.empty() ? "/" : common.positional[0]);
@@ -1224,28 +1209,13 @@ class InterruptGuard {
 int RunPut(std::vector<std::string> args) {
   Cli cli("put");
   Common common;
-  if (!TakeConfig(cli, &args, &common.drive)) return kExitUsage;
   bool parents = false;
-  for (size_t i = 0; i < args.size(); ++i) {
-    const std::string& a = args[i];
-    std::string error;
-    if (a == "--help" || a == "-h") {
-      std::printf("%s", FullUsage(kPutUsage).c_str());
-      return kExitOk;
-    } else if (a == "-p" || a == "--parents") {
-      parents = true;
-    } else if (a == "--json") {
-      cli.json = true;
-    } else if (a == "--quiet" || a == "-q") {
-      cli.quiet = true;
-    } else if (TakeDriveFlag(args, i, &common.drive, &error)) {
-      if (!error.empty()) return cli.Usage(error);
-    } else if (a.starts_with("-") && a != "-") {
-      return cli.Usage(absl::StrCat("unknown argument '", a, "'"));
-    } else {
-      common.positional.push_back(a);
-    }
-  }
+  auto own = [&](const std::vector<std::string>& a, size_t& i, std::string*) {
+    if (a[i] != "-p" && a[i] != "--parents") return false;
+    parents = true;
+    return true;
+  };
+  if (std::optional<int> rc = ParseArgs(cli, std::move(args), kPutUsage, own, &common)) return *rc;
   if (common.positional.size() != 2) return cli.Usage("usage: gnr put SRC DST");
   const std::string& src = common.positional[0];
   const std::string& dst_arg = common.positional[1];
@@ -1440,41 +1410,29 @@ absl::StatusOr<std::string> Sha256OfFile(int fd, uint64_t size) {
 int RunGet(std::vector<std::string> args) {
   Cli cli("get");
   Common common;
-  if (!TakeConfig(cli, &args, &common.drive)) return kExitUsage;
   uint64_t offset = 0;
   std::optional<uint64_t> length;
   bool overwrite = false;
-  for (size_t i = 0; i < args.size(); ++i) {
-    const std::string& a = args[i];
-    std::string error;
+  auto own = [&](const std::vector<std::string>& a, size_t& i, std::string* error) {
     std::string v;
-    if (a == "--help" || a == "-h") {
-      std::printf("%s", FullUsage(kGetUsage).c_str());
-      return kExitOk;
-    } else if (a == "--json") {
-      cli.json = true;
-    } else if (a == "--quiet" || a == "-q") {
-      cli.quiet = true;
-    } else if (a == "--overwrite") {
-      overwrite = true;
-    } else if (TakeValue(args, i, "--offset", &v, &error)) {
-      if (!error.empty()) return cli.Usage(error);
-      absl::StatusOr<uint64_t> n = ParseByteCount("--offset", v);
-      if (!n.ok()) return cli.Usage(Message(n.status()));
-      offset = *n;
-    } else if (TakeValue(args, i, "--length", &v, &error)) {
-      if (!error.empty()) return cli.Usage(error);
-      absl::StatusOr<uint64_t> n = ParseByteCount("--length", v);
-      if (!n.ok()) return cli.Usage(Message(n.status()));
-      length = *n;
-    } else if (TakeDriveFlag(args, i, &common.drive, &error)) {
-      if (!error.empty()) return cli.Usage(error);
-    } else if (a.starts_with("-") && a != "-") {
-      return cli.Usage(absl::StrCat("unknown argument '", a, "'"));
-    } else {
-      common.positional.push_back(a);
+    for (const char* flag : {"--offset", "--length"}) {
+      if (!TakeFlagValue(a, i, flag, &v, error)) continue;
+      if (!error->empty()) return true;
+      absl::StatusOr<uint64_t> n = ParseByteCount(flag, v);
+      if (!n.ok()) {
+        *error = Message(n.status());
+      } else if (flag == std::string_view("--offset")) {
+        offset = *n;
+      } else {
+        length = *n;
+      }
+      return true;
     }
-  }
+    if (a[i] != "--overwrite") return false;
+    overwrite = true;
+    return true;
+  };
+  if (std::optional<int> rc = ParseArgs(cli, std::move(args), kGetUsage, own, &common)) return *rc;
   if (common.positional.size() != 2) return cli.Usage("usage: gnr get SRC DST");
   std::optional<std::string> src = NormalizeDrivePath(common.positional[0]);
   if (!src.has_value()) return cli.Usage("'..' is not allowed in drive paths");
@@ -1646,32 +1604,18 @@ int RunGet(std::vector<std::string> args) {
 int RunRm(std::vector<std::string> args) {
   Cli cli("rm");
   Common common;
-  if (!TakeConfig(cli, &args, &common.drive)) return kExitUsage;
   bool recursive = false;
   bool force = false;
-  for (size_t i = 0; i < args.size(); ++i) {
-    const std::string& a = args[i];
-    std::string error;
-    if (a == "--help" || a == "-h") {
-      std::printf("%s", FullUsage(kRmUsage).c_str());
-      return kExitOk;
-    } else if (a == "-r" || a == "-R" || a == "--recursive") {
-      recursive = true;
-    } else if (a == "-f" || a == "--force") {
-      force = true;
-    } else if (a == "-rf" || a == "-fr") {
-      recursive = force = true;
-    } else if (a == "--json") {
-      cli.json = true;
-    } else if (a == "--quiet" || a == "-q") {
-      cli.quiet = true;
-    } else if (TakeDriveFlag(args, i, &common.drive, &error)) {
-      if (!error.empty()) return cli.Usage(error);
-    } else if (a.starts_with("-")) {
-      return cli.Usage(absl::StrCat("unknown argument '", a, "'"));
-    } else {
-      common.positional.push_back(a);
-    }
+  auto own = [&](const std::vector<std::string>& a, size_t& i, std::string*) {
+    const std::string& f = a[i];
+    recursive |= f == "-r" || f == "-R" || f == "--recursive" || f == "-rf" || f == "-fr";
+    force |= f == "-f" || f == "--force" || f == "-rf" || f == "-fr";
+    return f == "-r" || f == "-R" || f == "--recursive" || f == "-f" || f == "--force" ||
+           f == "-rf" || f == "-fr";
+  };
+  if (std::optional<int> rc = ParseArgs(cli, std::move(args), kRmUsage, own, &common,
+                                        /*dash_is_positional=*/false)) {
+    return *rc;
   }
   if (common.positional.empty()) return cli.Usage("which file? gnr rm PATH...");
   std::vector<std::string> paths;

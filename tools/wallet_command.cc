@@ -28,6 +28,7 @@
 #include "nlohmann/json.hpp"
 #include "tools/config.h"
 #include "tools/exit_codes.h"
+#include "tools/flags.h"
 
 namespace gnr::tools {
 namespace {
@@ -83,21 +84,6 @@ int Failure(const absl::Status& status) {
   return ExitCodeFor(status);
 }
 
-bool TakeValue(const std::vector<std::string>& args, size_t& i, const std::string& flag,
-               std::string* value) {
-  const std::string& a = args[i];
-  if (a == flag) {
-    if (i + 1 >= args.size()) return false;
-    *value = args[++i];
-    return true;
-  }
-  if (a.starts_with(flag + "=")) {
-    *value = a.substr(flag.size() + 1);
-    return true;
-  }
-  return false;
-}
-
 struct Flags {
   WalletAccess access;
   std::string rpc;  // from the configuration, then --rpc
@@ -115,6 +101,10 @@ struct Flags {
 std::optional<std::string> ParseFlags(const std::vector<std::string>& args, Flags* f) {
   for (size_t i = 1; i < args.size(); ++i) {
     const std::string& a = args[i];
+    std::string error;
+    auto value = [&](std::string_view flag, std::string* out) {
+      return TakeFlagValue(args, i, flag, out, &error);
+    };
     if (a == "--help" || a == "-h") {
       f->help = true;
     } else if (a == "--json") {
@@ -123,15 +113,15 @@ std::optional<std::string> ParseFlags(const std::vector<std::string>& args, Flag
       f->force = true;
     } else if (a == "--light-kdf") {
       f->light_kdf = true;
-    } else if (TakeValue(args, i, "--keystore", &f->access.keystore_path) ||
-               TakeValue(args, i, "--password-file", &f->access.password_file) ||
-               TakeValue(args, i, "--rpc", &f->rpc) ||
-               TakeValue(args, i, "--address", &f->address) ||
-               TakeValue(args, i, "--private-key-file", &f->private_key_file) ||
-               TakeValue(args, i, "--from-keystore", &f->from_keystore) ||
-               TakeValue(args, i, "--from-password-file", &f->from_password_file)) {
+    } else if (value("--keystore", &f->access.keystore_path) ||
+               value("--password-file", &f->access.password_file) || value("--rpc", &f->rpc) ||
+               value("--address", &f->address) ||
+               value("--private-key-file", &f->private_key_file) ||
+               value("--from-keystore", &f->from_keystore) ||
+               value("--from-password-file", &f->from_password_file)) {
+      if (!error.empty()) return error;
     } else if (a.starts_with("--")) {
-      return "unknown option or missing value: '" + a + "'";
+      return "unknown option '" + a + "'";
     } else {
       return "unexpected argument '" + a + "'";
     }
