@@ -32,8 +32,10 @@
 #include "fs/codec/keys.h"
 #include "fs/codec/manifest.h"
 #include "nlohmann/json.hpp"
+#include "tools/config.h"
 #include "tools/drive_env.h"
 #include "tools/exit_codes.h"
+#include "tools/flags.h"
 #include "tools/wallet_command.h"
 
 namespace gnr::tools {
@@ -46,11 +48,12 @@ constexpr char kUsage[] =
     "       gnr audit --explain VERDICT_ID [--state DIR] [--json]\n"
     "       gnr audit stats [--state DIR] [--json]\n"
     "       gnr audit --once [--state DIR] [--json] [drive flags]\n"
+    "       (each form also takes --config FILE)\n"
     "\n"
-    "Shows the SPoR audits of the drive whose catalog is in --state DIR (default\n"
-    "$XDG_DATA_HOME/gnr/volumes/default): every verdict records the block whose hash seeded\n"
-    "the challenge, the shard, the farmer, the kind (sentinel group or Merkle leaf), the\n"
-    "result (pass, fail, timeout, error) and the latency.\n"
+    "Shows the SPoR audits of the drive whose catalog is in --state DIR (default drive.state\n"
+    "of the configuration, else $XDG_DATA_HOME/gnr/volumes/default): every verdict records\n"
+    "the block whose hash seeded the challenge, the shard, the farmer, the kind (sentinel\n"
+    "group or Merkle leaf), the result (pass, fail, timeout, error) and the latency.\n"
     "\n"
     "  --limit N        newest N verdicts (default 50)\n"
     "  --file PATH      only verdicts of this file (a path inside the drive, e.g. /docs/a.txt)\n"
@@ -61,13 +64,18 @@ constexpr char kUsage[] =
     "  stats            per-farmer pass rates, and per file the probability that a farmer\n"
     "                   missing 1% of a shard would have been caught by the challenges so far\n"
     "  --once           one audit round on the real network now (latest confirmed block),\n"
-    "                   then repairs of bad shards. Drive flags: --rpc URL, --contract ADDR,\n"
+    "                   then repairs of bad shards and re-tags of low-budget ones. Drive flags:\n"
+    "                   --rpc URL, --contract ADDR,\n"
     "                   --bucket HEX, --bootstrap SEED (repeatable), --keystore PATH,\n"
-    "                   --password-file PATH (also $GNR_RPC, $GNR_MARKET_CONTRACT, ...)\n"
+    "                   --password-file PATH; what no flag gives comes from the environment\n"
+    "                   ($GNR_RPC, $GNR_MARKET_CONTRACT, $GNR_BUCKET, $GNR_BOOTSTRAP, ...),\n"
+    "                   then from config.toml ([chain] and [drive]), as for `gnr mount`\n"
+    "  --config FILE    the configuration file (default $GNR_CONFIG, else\n"
+    "                   ~/.config/gnr/config.toml)\n"
     "  --json           machine-readable output\n"
     "\n"
     "Exit codes: 0 ok, 64 usage, 66 no catalog / no such verdict, 69 network unavailable,\n"
-    "1 other failures.\n";
+    "78 bad configuration, 1 other failures.\n";
 
 int UsageError(const std::string& message) {
   std::fprintf(stderr, "gnr audit: %s\n(try `gnr audit --help`)\n", message.c_str());
@@ -77,20 +85,6 @@ int UsageError(const std::string& message) {
 int Fail(const absl::Status& s, int code = kExitFailure) {
   std::fprintf(stderr, "gnr audit: %s\n", std::string(StdView(s.message())).c_str());
   return code;
-}
-
-bool TakeValue(const std::vector<std::string>& argv, size_t& i, const char* flag, std::string* v) {
-  const std::string& a = argv[i];
-  std::string eq = absl::StrCat(flag, "=");
-  if (a == flag && i + 1 < argv.size()) {
-    *v = argv[++i];
-    return true;
-  }
-  if (a.rfind(eq, 0) == 0) {
-    *v = a.substr(eq.size());
-    return true;
-  }
-  return false;
 }
 
 std::string DefaultState() {
@@ -257,6 +251,7 @@ int Explain(const Args& args, catalog::Catalog& c) {
       r.kind = v->kind == catalog::AuditKind::kSentinel ? audit::ChallengeKind::kSentinel
                                                         : audit::ChallengeKind::kMerkle;
       r.recorded_index = v->challenge_index;
+      r.sentinel_generation = placement->sentinel_generation;  // of the challenged copy
       uint64_t groups = codec::SentinelGroupCount(*manifest, placement->segment);
       for (uint64_t g = 0; g < groups; ++g) {
         if (catalog::GroupUsed(placement->groups_used, static_cast<uint32_t>(g))) {
@@ -273,6 +268,7 @@ int Explain(const Args& args, catalog::Catalog& c) {
       out["domain"] = e->domain;
       out["start"] = e->start;
       out["skipped_used"] = e->skipped;
+      out["sentinel_generation"] = e->sentinel_generation;
       out["recomputed_positions"] = positions;
       out["expected_values"] = expected;
       out["note"] = e->note;
@@ -404,11 +400,8 @@ int Stats(const Args& args, catalog::Catalog& c) {
   return kExitOk;
 }
 
-int Once(const Args& args, catalog::Catalog& c) {
-  DriveConfig config = args.drive;
-  config.state_dir = args.state;
-  ApplyDriveEnvironment(config);
-  if (absl::Status s = ValidateDriveConfig(config); !s.ok()) return Fail(s, kExitUsage);
+// `config` is args.drive completed from the environment and validated (RunAudit).
+int Once(const Args& args, const DriveConfig& config, catalog::Catalog& c) {
   absl::StatusOr<std::unique_ptr<DriveEnv>> env = AssembleDriveEnv(config);
   if (!env.ok()) return Fail(env.status(), kExitUnavailable);
   DriveEnv& e = **env;
@@ -439,7 +432,11 @@ int Once(const Args& args, catalog::Catalog& c) {
   absl::StatusOr<audit::AuditRound> round = auditor.AuditPlacements(block, ids);
   if (!round.ok()) return Fail(round.status());
   audit::Repairer repairer(c, *e.network, keys, SystemClockInstance());
+  // Repairs of bad shards first, then fresh sentinels for shards whose budget ran low.
   std::vector<absl::StatusOr<audit::RepairResult>> repairs = repairer.RepairAll();
+  std::vector<absl::StatusOr<audit::RepairResult>> retags = repairer.RetagAll();
+  repairs.insert(repairs.end(), std::make_move_iterator(retags.begin()),
+                 std::make_move_iterator(retags.end()));
   Json verdicts = Json::array();
   for (size_t i = 0; i < round->verdicts.size(); ++i) {
     absl::StatusOr<catalog::Verdict> v = c.GetVerdict(round->verdict_ids[i]);
@@ -453,7 +450,9 @@ int Once(const Args& args, catalog::Catalog& c) {
                     {"new_placement", r->new_placement},
                     {"old_farmer", Hex(r->old_farmer)},
                     {"new_farmer", Hex(r->new_farmer)},
-                    {"generation", r->generation}});
+                    {"generation", r->generation},
+                    {"sentinel_generation", r->sentinel_generation},
+                    {"retagged", r->retagged}});
     } else {
       ++failed_repairs;
       rj.push_back({{"error", std::string(StdView(r.status().message()))}});
@@ -471,17 +470,44 @@ int Once(const Args& args, catalog::Catalog& c) {
     for (const audit::Verdict& v : round->verdicts) {
       std::printf("  %s\n", audit::DescribeVerdict(v).c_str());
     }
-    std::printf("%zu repairs (%d failed)\n", repairs.size(), failed_repairs);
+    std::printf("%zu repairs and re-tags (%d failed)\n", repairs.size(), failed_repairs);
   }
   return failed_repairs > 0 ? kExitFailure : kExitOk;
 }
 
-int RunAudit(const std::vector<std::string>& argv) {
+// Fills what no flag gave from the configuration (tools/config.h: flag > environment >
+// config.toml > default), as `gnr mount` does. Values the resolver reports as built-in
+// defaults are left to the code that already has the same ones (DefaultState(),
+// ApplyDriveEnvironment()).
+void ApplyConfig(const Config& config, Args& args) {
+  auto configured = [&](std::string_view key) {
+    const ConfigValue& v = config.Get(key);
+    return v.is_set() && v.source != "default";
+  };
+  if (args.state.empty() && configured("drive.state")) args.state = config.String("drive.state");
+  DriveConfig& d = args.drive;
+  if (d.rpc_url.empty() && configured("chain.rpc")) d.rpc_url = config.String("chain.rpc");
+  if (d.contract.empty()) d.contract = config.String("chain.contract");
+  WalletAccess wallet = WalletAccessFromConfig(config);
+  if (d.wallet.keystore_path.empty()) d.wallet.keystore_path = wallet.keystore_path;
+  if (d.wallet.password_file.empty()) d.wallet.password_file = wallet.password_file;
+  if (d.bucket_hex.empty()) d.bucket_hex = config.String("drive.bucket");
+  if (d.bootstrap.empty()) d.bootstrap = config.List("drive.bootstrap");
+}
+
+int RunAudit(const std::vector<std::string>& raw_argv) {
   Args args;
   args.drive.wallet.keystore_path = "";
+  std::vector<std::string> argv = raw_argv;
+  absl::StatusOr<std::optional<std::string>> config_flag = TakeConfigFlag(&argv);
+  if (!config_flag.ok()) return UsageError(std::string(StdView(config_flag.status().message())));
   for (size_t i = 0; i < argv.size(); ++i) {
     const std::string& a = argv[i];
     std::string v;
+    std::string error;
+    auto value = [&](std::string_view flag, std::string* out) {
+      return TakeFlagValue(argv, i, flag, out, &error);
+    };
     if (a == "--help" || a == "-h") {
       std::printf("%s", kUsage);
       return kExitOk;
@@ -491,46 +517,59 @@ int RunAudit(const std::vector<std::string>& argv) {
       args.json = true;
     } else if (a == "--once") {
       args.once = true;
-    } else if (TakeValue(argv, i, "--state", &v)) {
+    } else if (value("--state", &v)) {
       args.state = v;
-    } else if (TakeValue(argv, i, "--limit", &v)) {
+    } else if (value("--limit", &v)) {
       size_t n = 0;
       if (!absl::SimpleAtoi(v, &n) || n == 0) return UsageError("--limit takes a positive number");
       args.limit = n;
-    } else if (TakeValue(argv, i, "--file", &v)) {
+    } else if (value("--file", &v)) {
       args.file = v;
-    } else if (TakeValue(argv, i, "--explain", &v)) {
+    } else if (value("--explain", &v)) {
       int64_t id = 0;
       if (!absl::SimpleAtoi(v, &id) || id <= 0) {
         return UsageError("--explain takes a verdict id (see `gnr audit`)");
       }
       args.explain = id;
-    } else if (TakeValue(argv, i, "--rpc", &v)) {
+    } else if (value("--rpc", &v)) {
       args.drive.rpc_url = v;
-    } else if (TakeValue(argv, i, "--contract", &v)) {
+    } else if (value("--contract", &v)) {
       args.drive.contract = v;
-    } else if (TakeValue(argv, i, "--bucket", &v)) {
+    } else if (value("--bucket", &v)) {
       args.drive.bucket_hex = v;
-    } else if (TakeValue(argv, i, "--bootstrap", &v)) {
+    } else if (value("--bootstrap", &v)) {
       args.drive.bootstrap.push_back(v);
-    } else if (TakeValue(argv, i, "--keystore", &v)) {
+    } else if (value("--keystore", &v)) {
       args.drive.wallet.keystore_path = v;
-    } else if (TakeValue(argv, i, "--password-file", &v)) {
+    } else if (value("--password-file", &v)) {
       args.drive.wallet.password_file = v;
     } else {
       return UsageError(absl::StrCat("unknown argument '", a, "'"));
     }
+    if (!error.empty()) return UsageError(error);
   }
   if (args.explain && (args.stats || args.once)) {
     return UsageError("--explain cannot be combined with stats or --once");
   }
+  std::optional<Config> config = LoadCommandConfig("audit", *config_flag);
+  if (!config) return kExitConfig;
+  ApplyConfig(*config, args);
   if (args.state.empty()) args.state = DefaultState();
+  // --once: say what is missing from the drive's settings before touching anything.
+  DriveConfig drive = args.drive;
+  if (args.once) {
+    drive.state_dir = args.state;
+    ApplyDriveEnvironment(drive);
+    if (absl::Status s = ValidateDriveConfig(drive); !s.ok()) {
+      return UsageError(std::string(StdView(s.message())));
+    }
+  }
   absl::StatusOr<std::unique_ptr<catalog::Catalog>> c = OpenCatalog(args.state);
   if (!c.ok()) {
     return Fail(c.status(),
                 c.status().code() == absl::StatusCode::kNotFound ? kExitNoInput : kExitFailure);
   }
-  if (args.once) return Once(args, **c);
+  if (args.once) return Once(args, drive, **c);
   if (args.stats) return Stats(args, **c);
   if (args.explain) return Explain(args, **c);
   return ListVerdicts(args, **c);

@@ -65,5 +65,43 @@ mkdir -p "$tmp/mnt"
   fail "mount did not take its bucket from the config file: exit $rc: $(cat "$tmp/err")"
 "$GNR" mount "$tmp/mnt" --config "$tmp/bad.toml" 2>/dev/null; rc=$?
 [ "$rc" = 78 ] || fail "mount with a bad config: exit $rc"
+# `gnr audit` takes the drive's settings from the file too (flag > env > file): the state dir
+# for every form, and for --once the chain, contract, wallet, bucket and seeds, each in turn
+# the first thing missing. A bad config stops it with 78.
+"$GNR" audit --config "$tmp/bad.toml" 2>/dev/null; rc=$?
+[ "$rc" = 78 ] || fail "audit with a bad config: exit $rc"
+printf '[drive]\nstate = "%s/audit-state"\n' "$tmp" >"$tmp/audit.toml"
+"$GNR" audit --config "$tmp/audit.toml" 2>"$tmp/err"; rc=$?
+[ "$rc" = 66 ] && grep -q "no drive catalog in $tmp/audit-state " "$tmp/err" ||
+  fail "audit did not take its state dir from the config file: exit $rc: $(cat "$tmp/err")"
+GNR_STATE="$tmp/env-state" "$GNR" audit --config "$tmp/audit.toml" 2>"$tmp/err"; rc=$?
+[ "$rc" = 66 ] && grep -q "no drive catalog in $tmp/env-state " "$tmp/err" || fail "audit: env state"
+GNR_STATE="$tmp/env-state" "$GNR" audit --config "$tmp/audit.toml" --state "$tmp/flag-state" \
+  2>"$tmp/err"; rc=$?
+[ "$rc" = 66 ] && grep -q "no drive catalog in $tmp/flag-state " "$tmp/err" || fail "audit: flag state"
+"$GNR" audit --once --config "$tmp/drive.toml" 2>"$tmp/err"; rc=$?
+[ "$rc" = 64 ] && grep -q "bucket id is 64 hex digits" "$tmp/err" ||
+  fail "audit --once did not take its bucket from the config file: exit $rc: $(cat "$tmp/err")"
+mkdir -p "$tmp/audit-state"
+: >"$tmp/audit-state/catalog.db"  # an empty catalog
+seed="tcp://127.0.0.1:9#$(printf 'cd%.0s' {1..32})"
+audit_config() {  # [password file line]
+  printf '[chain]\nrpc = "http://127.0.0.1:1"\ncontract = "0x5FbDB2315678afecb367f032d93F642f64180aa3"\nkeystore = "%s/audit-wallet.json"\n%s\n[drive]\nstate = "%s/audit-state"\nbucket = "%s"\nbootstrap = ["%s"]\n' \
+    "$tmp" "${1:-}" "$tmp" "$(printf 'ab%.0s' {1..32})" "$seed" >"$tmp/audit.toml"
+}
+audit_config
+"$GNR" audit --once --config "$tmp/audit.toml" 2>"$tmp/err"; rc=$?
+[ "$rc" = 69 ] && grep -q "no wallet at $tmp/audit-wallet.json" "$tmp/err" ||
+  fail "audit --once did not take its wallet from the config file: exit $rc: $(cat "$tmp/err")"
+echo pw >"$tmp/audit-pw"
+"$GNR" wallet new --keystore "$tmp/audit-wallet.json" --password-file "$tmp/audit-pw" \
+  --light-kdf >/dev/null 2>&1 || fail "wallet new"
+audit_config "password_file = \"$tmp/audit-pw\""
+"$GNR" audit --once --config "$tmp/audit.toml" 2>"$tmp/err"; rc=$?
+[ "$rc" = 69 ] && grep -q "cannot reach the chain at http://127.0.0.1:1" "$tmp/err" ||
+  fail "audit --once did not take its chain from the config file: exit $rc: $(cat "$tmp/err")"
+GNR_RPC=http://127.0.0.1:2 "$GNR" audit --once --config "$tmp/audit.toml" 2>"$tmp/err"; rc=$?
+[ "$rc" = 69 ] && grep -q "cannot reach the chain at http://127.0.0.1:2" "$tmp/err" ||
+  fail "audit --once: GNR_RPC does not beat the config file: exit $rc: $(cat "$tmp/err")"
 set -e
 echo "1 passed, 0 failed"

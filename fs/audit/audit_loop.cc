@@ -85,10 +85,11 @@ void AuditLoop::HandleBlock(const Block& block) {
   } else {
     GNR_LOG(kWarning) << "audit: block " << block.number << ": " << round.status().message();
   }
-  uint64_t repairs = 0, repair_failures = 0;
+  uint64_t repairs = 0, repair_failures = 0, retags = 0, retag_failures = 0;
   ++since_repair_;
   if (repairer_ != nullptr &&
-      ((round.ok() && !round->became_bad.empty()) || since_repair_ >= options_.repair_every)) {
+      ((round.ok() && (!round->became_bad.empty() || !round->retag_needed.empty())) ||
+       since_repair_ >= options_.repair_every)) {
     since_repair_ = 0;
     for (const absl::StatusOr<RepairResult>& r : repairer_->RepairAll()) {
       if (r.ok()) {
@@ -96,6 +97,14 @@ void AuditLoop::HandleBlock(const Block& block) {
       } else {
         ++repair_failures;
         GNR_LOG(kWarning) << "audit: repair failed: " << r.status().message();
+      }
+    }
+    for (const absl::StatusOr<RepairResult>& r : repairer_->RetagAll()) {
+      if (r.ok()) {
+        ++retags;
+      } else {
+        ++retag_failures;
+        GNR_LOG(kWarning) << "audit: re-tag failed: " << r.status().message();
       }
     }
   }
@@ -114,6 +123,8 @@ void AuditLoop::HandleBlock(const Block& block) {
   stats_.not_passed += not_passed;
   stats_.repairs += repairs;
   stats_.repair_failures += repair_failures;
+  stats_.retags += retags;
+  stats_.retag_failures += retag_failures;
   if (!round.ok()) ++stats_.errors;
   if (report_error) ++stats_.errors;
 }

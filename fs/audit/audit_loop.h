@@ -1,9 +1,10 @@
 #pragma once
 // The background auditor of a client process (DESIGN.md section 4): one thread that takes
 // confirmed blocks from a block source (the chain client's Beacon in production) and, for
-// each, runs Auditor::RunOnce, then Repairer::RepairAll when shards went bad (and every
-// `repair_every` blocks for shards that failed to repair earlier), then
-// ChainReporter::MaybeReport. Errors of one block are counted and logged; the loop goes on.
+// each, runs Auditor::RunOnce, then Repairer::RepairAll and Repairer::RetagAll when shards
+// went bad or their sentinel budget ran low (and every `repair_every` blocks for shards that
+// failed to repair or re-tag earlier), then ChainReporter::MaybeReport. Errors of one block are
+// counted and logged; the loop goes on.
 //
 // Thread-safety: Start/Stop from the owning thread; stats() from any thread. The auditor,
 // repairer, reporter (optional: null) and block source must outlive the loop; the source is
@@ -46,6 +47,8 @@ struct AuditLoopStats {
   uint64_t not_passed = 0;
   uint64_t repairs = 0;
   uint64_t repair_failures = 0;
+  uint64_t retags = 0;  // shards given fresh sentinels (Repairer::RetagAll)
+  uint64_t retag_failures = 0;
   uint64_t errors = 0;  // block source, audit or report failures
   std::optional<uint64_t> last_block;
 };

@@ -2,6 +2,7 @@
 
 #include <map>
 #include <memory>
+#include <set>
 #include <string>
 
 #include "absl/strings/str_cat.h"
@@ -217,6 +218,7 @@ absl::StatusOr<std::vector<Auditor::Target>> Auditor::LoadTargets(
     t.target.farmer = p.farmer;
     t.target.segment = p.segment;
     t.target.shard_index = p.shard_index;
+    t.target.sentinel_generation = p.sentinel_generation;
     t.target.group_count = codec::SentinelGroupCount(m, p.segment);
     t.target.leaf_count = crypto::MerkleLeafCount(p.stored_length, m.leaf_size);
     t.target.used_groups = UsedGroups(p.groups_used, t.target.group_count);
@@ -334,9 +336,12 @@ absl::StatusOr<AuditRound> Auditor::Run(const Block& block, std::vector<Target> 
 
   // Record everything in one transaction.
   GNR_ASSIGN_OR_RETURN(catalog::Transaction txn, catalog_.Begin());
+  // Farmers that passed a challenge this round, and those the round found at fault.
+  std::set<FarmerId> passed, faulted;
   for (size_t i = 0; i < round.verdicts.size(); ++i) {
     const Verdict& v = round.verdicts[i];
     Target& t = targets[owner[i]];
+    if (v.result == VerdictResult::kPass) passed.insert(v.farmer);
     catalog::NewVerdict nv;
     nv.block_number = v.block_number;
     nv.block_hash = v.block_hash;
@@ -382,8 +387,18 @@ absl::StatusOr<AuditRound> Auditor::Run(const Block& block, std::vector<Target> 
                                                        ? catalog::FarmerStatus::kBad
                                                        : catalog::FarmerStatus::kSuspect,
                                                    d.health.suspicion));
+      faulted.insert(v.farmer);
     }
     GNR_RETURN_IF_ERROR(catalog_.SetShardAuditState(t.state));
+  }
+  // A suspect farmer (missed deadlines: maybe only a brief outage) that answers correctly
+  // again is trusted with new placements again. A bad one (a wrong answer) never is.
+  for (const FarmerId& farmer : passed) {
+    if (faulted.contains(farmer)) continue;
+    absl::StatusOr<catalog::Farmer> record = catalog_.GetFarmer(farmer);
+    if (!record.ok() || record->status != catalog::FarmerStatus::kSuspect) continue;
+    GNR_RETURN_IF_ERROR(catalog_.SetFarmerStatus(farmer, catalog::FarmerStatus::kActive, 0));
+    round.farmers_cleared.push_back(farmer);
   }
   GNR_RETURN_IF_ERROR(txn.Commit());
   return round;

@@ -63,6 +63,7 @@ struct AuditRound {
   std::vector<catalog::VerdictId> verdict_ids;     // same order as verdicts
   std::vector<catalog::PlacementId> became_bad;    // marked kBad in this round
   std::vector<catalog::PlacementId> retag_needed;  // sentinel budget now low
+  std::vector<FarmerId> farmers_cleared;           // suspect farmers that passed again: now active
   std::vector<std::string> skipped;                // planned challenges that could not be made
 };
 

@@ -179,6 +179,36 @@ TEST_F(AuditorTest, SilentFarmerBecomesBadAfterThreshold) {
   EXPECT_EQ(timeouts, static_cast<int>(options_.policy.suspicion_threshold));
 }
 
+TEST_F(AuditorTest, SuspectFarmerThatAnswersAgainIsActiveAgain) {
+  const FarmerId silent = FarmerOf(0, 0);
+  network_.SetBehaviour(silent, FakeAuditNetwork::Behaviour::kSilent);
+  ASSERT_GT(RunUntilBad(0, 0, 40), 0);
+  ASSERT_OK_AND_ASSIGN(catalog::Farmer before, catalog_->GetFarmer(silent));
+  EXPECT_EQ(before.status, catalog::FarmerStatus::kSuspect);
+
+  // Back from its outage: its other shards pass, and it is trusted with placements again.
+  network_.SetBehaviour(silent, FakeAuditNetwork::Behaviour::kHonest);
+  bool cleared = false;
+  for (int n = 0; n < 40 && !cleared; ++n) {
+    ASSERT_OK_AND_ASSIGN(AuditRound r, auditor_->RunOnce(BlockN(++block_)));
+    for (const FarmerId& f : r.farmers_cleared) cleared |= f == silent;
+  }
+  ASSERT_TRUE(cleared);
+  ASSERT_OK_AND_ASSIGN(catalog::Farmer after, catalog_->GetFarmer(silent));
+  EXPECT_EQ(after.status, catalog::FarmerStatus::kActive);
+  // The shard it failed to serve stays bad (the repairer replaces it).
+  EXPECT_EQ(PlacementOf(0, 0).state, catalog::PlacementState::kBad);
+}
+
+TEST_F(AuditorTest, WrongAnswerKeepsTheFarmerBadEvenAfterPasses) {
+  const FarmerId liar = FarmerOf(0, 0);
+  network_.Lose(liar, ShardOf(0, 0));
+  ASSERT_GT(RunUntilBad(0, 0, 40), 0);
+  for (int n = 0; n < 20; ++n) ASSERT_OK(auditor_->RunOnce(BlockN(++block_)).status());
+  ASSERT_OK_AND_ASSIGN(catalog::Farmer after, catalog_->GetFarmer(liar));
+  EXPECT_EQ(after.status, catalog::FarmerStatus::kBad);
+}
+
 TEST_F(AuditorTest, LostCallbacksCountAsMissedAndLateOnesAreIgnored) {
   options_.deadline = absl::Milliseconds(20);
   Auditor auditor(

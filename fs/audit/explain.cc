@@ -62,8 +62,15 @@ absl::StatusOr<Explanation> ExplainVerdict(const ExplainRequest& request,
                                    : absl::StrCat("recorded group is the first unused one after ",
                                                   out.skipped, " used groups"));
   }
-  absl::StatusOr<codec::SentinelChallenge> challenge = codec::MakeSentinelChallenge(
-      manifest, file_key, request.segment, request.shard_index, request.recorded_index);
+  out.sentinel_generation = request.sentinel_generation.value_or(shard.sentinel_generation);
+  if (request.sentinel_generation && shard.sentinel_generation != out.sentinel_generation) {
+    absl::StrAppend(&out.note, "; positions of sentinel generation ", out.sentinel_generation,
+                    " (re-tagged since: the shard now has generation ", shard.sentinel_generation,
+                    ")");
+  }
+  absl::StatusOr<codec::SentinelChallenge> challenge =
+      codec::MakeSentinelChallenge(manifest, file_key, request.segment, request.shard_index,
+                                   request.recorded_index, out.sentinel_generation);
   if (!challenge.ok()) return challenge.status();
   out.positions = std::move(challenge->offsets);
   out.expected = std::move(challenge->expected);

@@ -13,6 +13,10 @@
 // (busy farmers are not flooded; the rest wait for the next blocks), and at most
 // `max_per_block` in all.
 //
+// Re-tagged shards need nothing special here: a re-tag gives the shard a new id (so new
+// seeds) and an empty used set; the sentinel key of the target's recorded sentinel
+// generation is applied when the challenge is made (verify.h MakeChallenge).
+//
 // What challenge. A sentinel challenge on the group codec::SelectSentinelGroup picks
 // (first unused group at or after H(hash(B) || shard id) mod G), unless the sentinel budget
 // is low (unused groups < low_budget_fraction * G) or exhausted, or the shard has no

@@ -8,9 +8,11 @@
 #include "common/hex.h"
 #include "common/status.h"
 #include "common/strings.h"
+#include "fs/audit/policy.h"
 #include "fs/codec/decoder.h"
 #include "fs/codec/keys.h"
 #include "fs/codec/manifest.h"
+#include "fs/codec/spor.h"
 
 namespace gnr::audit {
 PlacementShardSource::PlacementShardSource(volume::ShardNetwork& network, ByteView bucket,
@@ -72,7 +74,6 @@ Repairer::Repairer(catalog::Catalog& catalog, volume::ShardNetwork& network, Fil
 
 absl::StatusOr<RepairResult> Repairer::RepairPlacement(catalog::PlacementId id, bool force) {
   absl::MutexLock lock(&mu_);
-  const absl::Time start = clock_.Now();
   GNR_ASSIGN_OR_RETURN(catalog::Placement old, catalog_.GetPlacement(id));
   if (old.state == catalog::PlacementState::kPending ||
       old.state == catalog::PlacementState::kRepaired ||
@@ -81,6 +82,23 @@ absl::StatusOr<RepairResult> Repairer::RepairPlacement(catalog::PlacementId id, 
         absl::StrCat("placement ", id, " is ", AbslView(catalog::PlacementStateName(old.state)),
                      ": only bad or lost placements are repaired"));
   }
+  return Replace(old, Mode::kRepair);
+}
+
+absl::StatusOr<RepairResult> Repairer::RetagPlacement(catalog::PlacementId id) {
+  absl::MutexLock lock(&mu_);
+  GNR_ASSIGN_OR_RETURN(catalog::Placement old, catalog_.GetPlacement(id));
+  if (old.state != catalog::PlacementState::kAcked) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("placement ", id, " is ", AbslView(catalog::PlacementStateName(old.state)),
+                     ": only acked placements are re-tagged (bad ones are repaired)"));
+  }
+  return Replace(old, Mode::kRetag);
+}
+
+absl::StatusOr<RepairResult> Repairer::Replace(const catalog::Placement& old, Mode mode) {
+  const absl::Time start = clock_.Now();
+  const catalog::PlacementId id = old.id;
   GNR_ASSIGN_OR_RETURN(catalog::Version version, catalog_.GetVersion(old.version));
   GNR_ASSIGN_OR_RETURN(codec::FileManifest manifest, codec::DecodeFileManifest(version.manifest));
   if (old.segment >= manifest.segments.size() ||
@@ -88,11 +106,31 @@ absl::StatusOr<RepairResult> Repairer::RepairPlacement(catalog::PlacementId id, 
     return absl::InvalidArgumentError(absl::StrCat("placement ", id, " is outside its manifest"));
   }
   codec::ShardManifest& entry = manifest.segments[old.segment].shards[old.shard_index];
+  const uint64_t group_count = codec::SentinelGroupCount(manifest, old.segment);
+  if (mode == Mode::kRetag) {
+    if (entry.id != old.shard_id) {
+      return absl::FailedPreconditionError(absl::StrCat(
+          "placement ", id, " holds an older generation of its shard: nothing to re-tag"));
+    }
+    if (group_count == 0) {
+      return absl::FailedPreconditionError(
+          absl::StrCat("placement ", id, ": the shard has no sentinel groups to renew"));
+    }
+  }
+  // Fresh sentinels when asked, or for a repair when the budget is low.
+  uint64_t used = 0;
+  for (uint64_t g = 0; g < group_count && g / 8 < old.groups_used.size(); ++g) {
+    if (catalog::GroupUsed(old.groups_used, static_cast<uint32_t>(g))) ++used;
+  }
+  const bool retag =
+      mode == Mode::kRetag ||
+      (group_count > 0 && options_.retag_fraction > 0 &&
+       NeedsRetag(PolicyOptions{.retag_fraction = options_.retag_fraction}, group_count, used));
   GNR_ASSIGN_OR_RETURN(codec::FileKey key, keys_(version));
   GNR_ASSIGN_OR_RETURN(std::vector<catalog::Placement> placements,
                        catalog_.ListPlacementsByVersion(old.version));
 
-  // 1. Rebuild from the other shards.
+  // 1. Rebuild from the other shards (checked against the manifest's root).
   PlacementShardSource source(network_, version.bucket_id, placements, options_.timeout);
   GNR_ASSIGN_OR_RETURN(std::unique_ptr<codec::FileReader> reader,
                        codec::FileReader::Create(manifest, key));
@@ -100,21 +138,53 @@ absl::StatusOr<RepairResult> Repairer::RepairPlacement(catalog::PlacementId id, 
   GNR_ASSIGN_OR_RETURN(Bytes rebuilt,
                        reader->RebuildShard(old.segment, old.shard_index, source, &report));
 
-  // 2. The next generation.
+  // 2. Fresh sentinels: same data, the next sentinel generation's positions and values.
+  if (retag) {
+    const uint32_t sentinel_generation =
+        std::max(entry.sentinel_generation, old.sentinel_generation) + 1;
+    GNR_ASSIGN_OR_RETURN(codec::RetaggedShard fresh,
+                         codec::RetagStoredShard(manifest, key, old.segment, old.shard_index,
+                                                 rebuilt, sentinel_generation));
+    rebuilt = std::move(fresh.stored);
+    entry.sentinel_generation = sentinel_generation;
+    entry.merkle_root = fresh.merkle_root;
+    manifest.version =
+        std::max<uint8_t>(manifest.version, codec::kManifestVersionSentinelGenerations);
+  }
+
+  // 3. The next generation.
   const uint32_t generation = std::max(entry.generation, old.generation) + 1;
   const ShardId new_id =
       codec::ComputeShardId(manifest.nonce, old.segment, old.shard_index, generation);
   entry.generation = generation;
   entry.id = new_id;
+  GNR_ASSIGN_OR_RETURN(Bytes encoded, codec::EncodeFileManifest(manifest));
 
-  // 3. A farmer holding nothing of this segment.
+  // 4. A farmer holding (or having held) nothing of this segment.
   std::vector<volume::FarmerId> exclude;
   for (const catalog::Placement& p : placements) {
     if (p.segment == old.segment) exclude.push_back(p.farmer);
   }
-  GNR_ASSIGN_OR_RETURN(
-      std::vector<volume::FarmerContact> candidates,
-      network_.ChooseFarmers(version.bucket_id, new_id, options_.candidates, exclude));
+  // Nor one the auditor caught (kBad) or saw leave (kGone): their records mean "no new
+  // placements". Farmers it suspects of not answering (kSuspect) are asked only when no
+  // other farmer is free (a farmer's status does not recover by itself).
+  std::vector<volume::FarmerId> suspects;
+  GNR_ASSIGN_OR_RETURN(std::vector<catalog::Farmer> known, catalog_.ListFarmers());
+  for (const catalog::Farmer& f : known) {
+    if (f.status == catalog::FarmerStatus::kSuspect) {
+      suspects.push_back(f.id);
+    } else if (f.status != catalog::FarmerStatus::kActive) {
+      exclude.push_back(f.id);
+    }
+  }
+  std::vector<volume::FarmerId> strict = exclude;
+  strict.insert(strict.end(), suspects.begin(), suspects.end());
+  absl::StatusOr<std::vector<volume::FarmerContact>> chosen =
+      network_.ChooseFarmers(version.bucket_id, new_id, options_.candidates, strict);
+  if (!suspects.empty() && (!chosen.ok() || chosen->empty())) {
+    chosen = network_.ChooseFarmers(version.bucket_id, new_id, options_.candidates, exclude);
+  }
+  GNR_ASSIGN_OR_RETURN(std::vector<volume::FarmerContact> candidates, std::move(chosen));
   auto data = std::make_shared<const Bytes>(std::move(rebuilt));
   absl::Status last = absl::UnavailableError("no farmer outside the segment's farmers is known");
   std::optional<volume::FarmerContact> placed;
@@ -146,30 +216,36 @@ absl::StatusOr<RepairResult> Repairer::RepairPlacement(catalog::PlacementId id, 
     last = result->second.status();
   }
   if (!placed) {
-    return absl::UnavailableError(
-        absl::StrCat("could not place the rebuilt shard: ", last.message()));
+    return absl::UnavailableError(absl::StrCat(
+        "could not place the ", retag ? "re-tagged" : "rebuilt", " shard: ", last.message()));
   }
 
-  // 4. Manifest and placement change together.
-  GNR_ASSIGN_OR_RETURN(Bytes encoded, codec::EncodeFileManifest(manifest));
+  // 5. Manifest and placement change together.
   catalog::NewPlacement np;
   np.version = old.version;
   np.segment = old.segment;
   np.shard_index = old.shard_index;
   np.generation = generation;
+  np.sentinel_generation = entry.sentinel_generation;
   np.shard_id = new_id;
   np.farmer = placed->id;
   np.farmer_hint = placed->endpoint;
   np.merkle_root = entry.merkle_root;
   np.stored_length = entry.stored_length;
   np.state = catalog::PlacementState::kAcked;
-  np.groups_used = old.groups_used;  // same sentinels: revealed groups stay revealed
+  // Same sentinels: revealed groups stay revealed. Fresh ones: none is revealed yet.
+  if (!retag) np.groups_used = old.groups_used;
   RepairResult out;
-  {
+  absl::Status committed = [&]() -> absl::Status {
     GNR_ASSIGN_OR_RETURN(catalog::Transaction txn, catalog_.Begin(catalog::Durability::kDurable));
     GNR_RETURN_IF_ERROR(catalog_.UpdateManifest(old.version, encoded));
     GNR_ASSIGN_OR_RETURN(out.new_placement, catalog_.ReplacePlacement(id, np));
-    GNR_RETURN_IF_ERROR(txn.Commit());
+    return txn.Commit();
+  }();
+  if (!committed.ok()) {
+    // The catalog still names the old copy: the new one is an orphan.
+    network_.DeleteShard(*placed, version.bucket_id, new_id, [](absl::Status) {});
+    return committed;
   }
   out.old_placement = id;
   out.old_farmer = old.farmer;
@@ -177,10 +253,13 @@ absl::StatusOr<RepairResult> Repairer::RepairPlacement(catalog::PlacementId id, 
   out.old_shard_id = old.shard_id;
   out.new_shard_id = new_id;
   out.generation = generation;
+  out.sentinel_generation = entry.sentinel_generation;
+  out.retagged = retag;
+  out.merkle_root = entry.merkle_root;
   out.fetched_bytes = report.fetched_bytes;
   out.took = clock_.Now() - start;
 
-  // 5. Best effort: the old copy goes (its answer is not awaited).
+  // 6. Best effort: the old copy goes (its answer is not awaited).
   network_.DeleteShard(volume::FarmerContact{old.farmer, old.farmer_hint}, version.bucket_id,
                        old.shard_id, [](absl::Status) {});
   return out;
@@ -197,6 +276,25 @@ std::vector<absl::StatusOr<RepairResult>> Repairer::RepairAll(size_t limit) {
       continue;
     }
     for (const catalog::Placement& p : *list) out.push_back(RepairPlacement(p.id));
+  }
+  return out;
+}
+
+std::vector<absl::StatusOr<RepairResult>> Repairer::RetagAll(size_t limit) {
+  std::vector<absl::StatusOr<RepairResult>> out;
+  absl::StatusOr<std::vector<catalog::ShardAuditState>> states = catalog_.ListShardAuditStates();
+  if (!states.ok()) {
+    out.push_back(states.status());
+    return out;
+  }
+  for (const catalog::ShardAuditState& s : *states) {
+    if (out.size() >= limit) break;
+    if (!s.retag_needed) continue;
+    absl::StatusOr<catalog::Placement> p = catalog_.GetPlacement(s.placement);
+    if (!p.ok() || p->state != catalog::PlacementState::kAcked) continue;
+    absl::StatusOr<catalog::Version> v = catalog_.GetVersion(p->version);
+    if (!v.ok() || v->state != catalog::VersionState::kCommitted) continue;  // garbage soon
+    out.push_back(RetagPlacement(s.placement));
   }
   return out;
 }

@@ -154,6 +154,35 @@ TEST_F(RepairerTest, RepairedShardPassesAudits) {
   }
 }
 
+TEST_F(RepairerTest, NeverPlacesOnFarmersTheAuditorMarked) {
+  // The file is on farmers 0..5; 6, 7 and 8 hold nothing of it. Of these, the auditor caught
+  // the two the repair would try first: one with a wrong answer (kBad), one not answering
+  // (kSuspect). The third receives the rebuilt shard.
+  catalog::Placement bad = Current(0, 1);
+  const ShardId new_id = codec::ComputeShardId(file_.manifest.nonce, 0, 1, bad.generation + 1);
+  ASSERT_OK_AND_ASSIGN(std::vector<volume::FarmerContact> order,
+                       network_.ChooseFarmers(Bytes{'b', 'k'}, new_id, 3, farmers_));
+  ASSERT_EQ(order.size(), 3u);
+  for (int i : {0, 1}) {
+    catalog::Farmer f;
+    f.id = order[i].id;
+    f.status = i == 0 ? catalog::FarmerStatus::kBad : catalog::FarmerStatus::kSuspect;
+    ASSERT_OK(catalog_->PutFarmer(f));
+  }
+  network_.LoseShard(network_.IndexOf(bad.farmer), bad.shard_id);
+  ASSERT_OK(catalog_->SetPlacementState(bad.id, catalog::PlacementState::kBad));
+  ASSERT_OK_AND_ASSIGN(RepairResult r, repairer_->RepairPlacement(bad.id));
+  EXPECT_EQ(r.new_shard_id, new_id);
+  EXPECT_EQ(r.new_farmer, order[2].id);
+  // The next repair in the segment has only the suspect left: asked rather than nobody (a
+  // suspect may have recovered); the caught farmer never.
+  catalog::Placement bad2 = Current(0, 2);
+  network_.LoseShard(network_.IndexOf(bad2.farmer), bad2.shard_id);
+  ASSERT_OK(catalog_->SetPlacementState(bad2.id, catalog::PlacementState::kBad));
+  ASSERT_OK_AND_ASSIGN(RepairResult r2, repairer_->RepairPlacement(bad2.id));
+  EXPECT_EQ(r2.new_farmer, order[1].id);
+}
+
 TEST_F(RepairerTest, RefusesHealthyPlacementsAndTooManyLosses) {
   catalog::Placement ok = Current(0, 0);
   EXPECT_STATUS(repairer_->RepairPlacement(ok.id), absl::StatusCode::kFailedPrecondition);

@@ -36,6 +36,9 @@ struct AuditTarget {
   FarmerId farmer{};
   uint64_t segment = 0;
   uint32_t shard_index = 0;
+  // Which sentinels the stored shard carries (catalog placement; must match the manifest):
+  // challenges derive the sentinel key with it (codec::DeriveSentinelKey).
+  uint32_t sentinel_generation = 0;
   uint64_t group_count = 0;  // G = floor(s / q) fingerprint groups
   uint64_t leaf_count = 0;   // Merkle leaves of the stored shard
   std::vector<uint64_t> used_groups;

@@ -51,6 +51,11 @@ absl::StatusOr<Challenge> MakeChallenge(const Block& block, const AuditTarget& t
         absl::StrCat("shard id ", HexEncode(ByteView(target.shard_id)), " is not the manifest's ",
                      HexEncode(ByteView(shard.id))));
   }
+  if (shard.sentinel_generation != target.sentinel_generation) {
+    return absl::InvalidArgumentError(absl::StrCat("placement records sentinel generation ",
+                                                   target.sentinel_generation, ", the manifest ",
+                                                   shard.sentinel_generation));
+  }
   Challenge c;
   c.block = block;
   c.shard_id = target.shard_id;
@@ -62,8 +67,9 @@ absl::StatusOr<Challenge> MakeChallenge(const Block& block, const AuditTarget& t
   c.leaf_size = manifest.leaf_size;
   c.merkle_kind = manifest.merkle_kind;
   if (planned.kind == ChallengeKind::kSentinel) {
-    absl::StatusOr<codec::SentinelChallenge> sentinel = codec::MakeSentinelChallenge(
-        manifest, file_key, target.segment, target.shard_index, planned.index);
+    absl::StatusOr<codec::SentinelChallenge> sentinel =
+        codec::MakeSentinelChallenge(manifest, file_key, target.segment, target.shard_index,
+                                     planned.index, target.sentinel_generation);
     if (!sentinel.ok()) return sentinel.status();
     c.sentinel = std::move(*sentinel);
   } else {

@@ -49,9 +49,10 @@ struct MerkleAnswer {
 };
 
 // Builds the challenge `planned` for `target` (shard target.shard_index of segment
-// target.segment of the file `manifest`, whose key is `file_key`). InvalidArgument if the
-// target does not match the manifest (segment/index out of range, shard id differs) or the
-// group/leaf does not exist.
+// target.segment of the file `manifest`, whose key is `file_key`); sentinel positions and
+// values come from the sentinel key of target.sentinel_generation. InvalidArgument if the
+// target does not match the manifest (segment/index out of range, shard id or sentinel
+// generation differs) or the group/leaf does not exist.
 absl::StatusOr<Challenge> MakeChallenge(const Block& block, const AuditTarget& target,
                                         const PlannedChallenge& planned,
                                         const codec::FileManifest& manifest,

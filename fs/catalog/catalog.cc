@@ -264,6 +264,13 @@ constexpr std::string_view kPlacementCols =
     "p.farmer_id, p.farmer_hint, p.merkle_root, p.stored_length, p.state, p.groups_used, "
     "p.audits, p.last_audit_ns, p.created_ns, p.updated_ns";
 
+// The placement columns ReadPlacement reads, for a catalog at `schema` (sentinel_generation
+// exists from schema version 4; older catalogs read it as 0).
+std::string PlacementCols(int schema) {
+  return absl::StrCat(AbslView(kPlacementCols),
+                      schema >= 4 ? ", p.sentinel_generation" : ", 0 AS sentinel_generation");
+}
+
 Placement ReadPlacement(const Stmt& st) {
   Placement p;
   p.id = st.Int(0);
@@ -282,6 +289,7 @@ Placement ReadPlacement(const Stmt& st) {
   p.last_audit = st.OptTime(13);
   p.created = st.Time(14);
   p.updated = st.Time(15);
+  p.sentinel_generation = static_cast<uint32_t>(st.Int(16));
   return p;
 }
 
@@ -294,9 +302,9 @@ absl::StatusOr<std::vector<Placement>> ReadPlacements(Stmt& st) {
   }
 }
 
-absl::StatusOr<Placement> LoadPlacement(Db& db, PlacementId id) {
+absl::StatusOr<Placement> LoadPlacement(Db& db, PlacementId id, int schema) {
   GNR_ASSIGN_OR_RETURN(Stmt st,
-                       db.Query(absl::StrCat("SELECT ", AbslView(kPlacementCols),
+                       db.Query(absl::StrCat("SELECT ", PlacementCols(schema),
                                              " FROM placements p WHERE p.placement_id = ?"),
                                 id));
   GNR_ASSIGN_OR_RETURN(bool row, st.Step());
@@ -1548,6 +1556,29 @@ absl::Status Catalog::UpdateManifest(VersionId id, ByteView manifest) {
 // =========================================================================================
 // Placements
 
+absl::Status Catalog::InsertPlacement(Db& db, const NewPlacement& p, absl::Time now) {
+  if (schema_version_ < 4) {
+    if (p.sentinel_generation != 0) {
+      return absl::FailedPreconditionError(absl::StrCat(
+          "catalog: sentinel generation ", p.sentinel_generation,
+          " needs schema version 4; this catalog was opened at version ", schema_version_));
+    }
+    return db.Run(
+        "INSERT INTO placements (version_id, segment, shard_index, generation, shard_id, "
+        "farmer_id, farmer_hint, merkle_root, stored_length, state, groups_used, created_ns, "
+        "updated_ns) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        p.version, p.segment, p.shard_index, p.generation, p.shard_id, p.farmer, p.farmer_hint,
+        p.merkle_root, p.stored_length, static_cast<int64_t>(p.state), p.groups_used, now, now);
+  }
+  return db.Run(
+      "INSERT INTO placements (version_id, segment, shard_index, generation, shard_id, "
+      "farmer_id, farmer_hint, merkle_root, stored_length, state, groups_used, created_ns, "
+      "updated_ns, sentinel_generation) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+      p.version, p.segment, p.shard_index, p.generation, p.shard_id, p.farmer, p.farmer_hint,
+      p.merkle_root, p.stored_length, static_cast<int64_t>(p.state), p.groups_used, now, now,
+      p.sentinel_generation);
+}
+
 absl::StatusOr<PlacementId> Catalog::AddPlacement(const NewPlacement& p) {
   return Scope::Run(this, Scope::kWrite, [&](Db& db) -> absl::StatusOr<PlacementId> {
     GNR_ASSIGN_OR_RETURN(Version v, LoadVersion(db, p.version));
@@ -1562,19 +1593,15 @@ absl::StatusOr<PlacementId> Catalog::AddPlacement(const NewPlacement& p) {
                        v.data_shards + v.parity_shards, " shards)"));
     }
     absl::Time now = clock_.Now();
-    GNR_RETURN_IF_ERROR(db.Run(
-        "INSERT INTO placements (version_id, segment, shard_index, generation, shard_id, "
-        "farmer_id, farmer_hint, merkle_root, stored_length, state, groups_used, created_ns, "
-        "updated_ns) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        p.version, p.segment, p.shard_index, p.generation, p.shard_id, p.farmer, p.farmer_hint,
-        p.merkle_root, p.stored_length, static_cast<int64_t>(p.state), p.groups_used, now, now));
+    GNR_RETURN_IF_ERROR(InsertPlacement(db, p, now));
     return db.LastInsertRowId();
   });
 }
 
 absl::StatusOr<Placement> Catalog::GetPlacement(PlacementId id) {
-  return Scope::Run(this, Scope::kRead,
-                    [&](Db& db) -> absl::StatusOr<Placement> { return LoadPlacement(db, id); });
+  return Scope::Run(this, Scope::kRead, [&](Db& db) -> absl::StatusOr<Placement> {
+    return LoadPlacement(db, id, schema_version_);
+  });
 }
 
 absl::Status Catalog::SetPlacementState(PlacementId id, PlacementState state) {
@@ -1621,7 +1648,7 @@ absl::Status Catalog::DeletePlacement(PlacementId id) {
 absl::StatusOr<std::vector<Placement>> Catalog::ListPlacementsByVersion(VersionId version) {
   return Scope::Run(this, Scope::kRead, [&](Db& db) -> absl::StatusOr<std::vector<Placement>> {
     GNR_ASSIGN_OR_RETURN(Stmt st,
-                         db.Query(absl::StrCat("SELECT ", AbslView(kPlacementCols),
+                         db.Query(absl::StrCat("SELECT ", PlacementCols(schema_version_),
                                                " FROM placements p WHERE p.version_id = ? "
                                                "ORDER BY p.segment, p.shard_index, p.placement_id"),
                                   version));
@@ -1632,7 +1659,7 @@ absl::StatusOr<std::vector<Placement>> Catalog::ListPlacementsByVersion(VersionI
 absl::StatusOr<std::vector<Placement>> Catalog::ListPlacementsByFarmer(const FarmerId& farmer,
                                                                        size_t limit) {
   return Scope::Run(this, Scope::kRead, [&](Db& db) -> absl::StatusOr<std::vector<Placement>> {
-    GNR_ASSIGN_OR_RETURN(Stmt st, db.Query(absl::StrCat("SELECT ", AbslView(kPlacementCols),
+    GNR_ASSIGN_OR_RETURN(Stmt st, db.Query(absl::StrCat("SELECT ", PlacementCols(schema_version_),
                                                         " FROM placements p WHERE p.farmer_id = ? "
                                                         "ORDER BY p.placement_id LIMIT ?"),
                                            farmer, static_cast<uint64_t>(limit)));
@@ -1644,7 +1671,7 @@ absl::StatusOr<std::vector<Placement>> Catalog::ListPlacementsByState(PlacementS
                                                                       size_t limit) {
   return Scope::Run(this, Scope::kRead, [&](Db& db) -> absl::StatusOr<std::vector<Placement>> {
     GNR_ASSIGN_OR_RETURN(Stmt st,
-                         db.Query(absl::StrCat("SELECT ", AbslView(kPlacementCols),
+                         db.Query(absl::StrCat("SELECT ", PlacementCols(schema_version_),
                                                " FROM placements p WHERE p.state = ? "
                                                "ORDER BY p.placement_id LIMIT ?"),
                                   static_cast<int64_t>(state), static_cast<uint64_t>(limit)));
@@ -1654,7 +1681,7 @@ absl::StatusOr<std::vector<Placement>> Catalog::ListPlacementsByState(PlacementS
 
 absl::StatusOr<std::vector<Placement>> Catalog::ListPlacementsByShard(const ShardId& shard_id) {
   return Scope::Run(this, Scope::kRead, [&](Db& db) -> absl::StatusOr<std::vector<Placement>> {
-    GNR_ASSIGN_OR_RETURN(Stmt st, db.Query(absl::StrCat("SELECT ", AbslView(kPlacementCols),
+    GNR_ASSIGN_OR_RETURN(Stmt st, db.Query(absl::StrCat("SELECT ", PlacementCols(schema_version_),
                                                         " FROM placements p WHERE p.shard_id = ? "
                                                         "ORDER BY p.placement_id"),
                                            shard_id));
@@ -1667,7 +1694,7 @@ absl::StatusOr<std::vector<Placement>> Catalog::ListPlacementsDueForAudit(absl::
   return Scope::Run(this, Scope::kRead, [&](Db& db) -> absl::StatusOr<std::vector<Placement>> {
     GNR_ASSIGN_OR_RETURN(
         Stmt st,
-        db.Query(absl::StrCat("SELECT ", AbslView(kPlacementCols),
+        db.Query(absl::StrCat("SELECT ", PlacementCols(schema_version_),
                               " FROM placements p JOIN versions v ON v.version_id = p.version_id "
                               "WHERE p.state = 2 AND v.state = 2 AND "
                               "(p.last_audit_ns IS NULL OR p.last_audit_ns < ?) "
@@ -1858,7 +1885,7 @@ absl::StatusOr<VerdictId> Catalog::RecordVerdict(const NewVerdict& verdict) {
     std::optional<VersionId> version;
     std::optional<int64_t> ino;
     if (verdict.placement.has_value()) {
-      GNR_ASSIGN_OR_RETURN(Placement p, LoadPlacement(db, *verdict.placement));
+      GNR_ASSIGN_OR_RETURN(Placement p, LoadPlacement(db, *verdict.placement, schema_version_));
       GNR_ASSIGN_OR_RETURN(Version v, LoadVersion(db, p.version));
       version = v.id;
       ino = static_cast<int64_t>(v.ino);
@@ -2085,7 +2112,7 @@ absl::StatusOr<ShardAuditState> LoadAuditState(Db& db, PlacementId id) {
 absl::StatusOr<ShardAuditState> Catalog::GetShardAuditState(PlacementId id) {
   GNR_RETURN_IF_ERROR(RequireSchema(3, "shard audit state"));
   return Scope::Run(this, Scope::kRead, [&](Db& db) -> absl::StatusOr<ShardAuditState> {
-    GNR_ASSIGN_OR_RETURN(Placement p, LoadPlacement(db, id));
+    GNR_ASSIGN_OR_RETURN(Placement p, LoadPlacement(db, id, schema_version_));
     (void)p;
     return LoadAuditState(db, id);
   });
@@ -2094,7 +2121,7 @@ absl::StatusOr<ShardAuditState> Catalog::GetShardAuditState(PlacementId id) {
 absl::Status Catalog::SetShardAuditState(const ShardAuditState& state) {
   GNR_RETURN_IF_ERROR(RequireSchema(3, "shard audit state"));
   return Scope::Run(this, Scope::kWrite, [&](Db& db) -> absl::Status {
-    GNR_ASSIGN_OR_RETURN(Placement p, LoadPlacement(db, state.placement));
+    GNR_ASSIGN_OR_RETURN(Placement p, LoadPlacement(db, state.placement, schema_version_));
     (void)p;
     return WriteAuditState(db, state, clock_.Now());
   });
@@ -2120,7 +2147,7 @@ absl::StatusOr<PlacementId> Catalog::ReplacePlacement(PlacementId old_id,
                                                       const NewPlacement& replacement) {
   GNR_RETURN_IF_ERROR(RequireSchema(3, "replacing placements"));
   return Scope::Run(this, Scope::kWrite, [&](Db& db) -> absl::StatusOr<PlacementId> {
-    GNR_ASSIGN_OR_RETURN(Placement old, LoadPlacement(db, old_id));
+    GNR_ASSIGN_OR_RETURN(Placement old, LoadPlacement(db, old_id, schema_version_));
     if (old.state == PlacementState::kRepaired) {
       return absl::FailedPreconditionError(
           absl::StrCat("catalog: placement ", old_id, " was already repaired"));
@@ -2133,14 +2160,7 @@ absl::StatusOr<PlacementId> Catalog::ReplacePlacement(PlacementId old_id,
           old.version, " segment ", old.segment, " index ", old.shard_index));
     }
     absl::Time now = clock_.Now();
-    GNR_RETURN_IF_ERROR(db.Run(
-        "INSERT INTO placements (version_id, segment, shard_index, generation, shard_id, "
-        "farmer_id, farmer_hint, merkle_root, stored_length, state, groups_used, created_ns, "
-        "updated_ns) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        replacement.version, replacement.segment, replacement.shard_index, replacement.generation,
-        replacement.shard_id, replacement.farmer, replacement.farmer_hint, replacement.merkle_root,
-        replacement.stored_length, static_cast<int64_t>(replacement.state), replacement.groups_used,
-        now, now));
+    GNR_RETURN_IF_ERROR(InsertPlacement(db, replacement, now));
     PlacementId new_id = db.LastInsertRowId();
     GNR_RETURN_IF_ERROR(
         db.Run("UPDATE placements SET state = ?, updated_ns = ? WHERE placement_id = ?",

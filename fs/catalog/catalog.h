@@ -71,7 +71,8 @@ class Db;
 //   2: audits (verdicts) and farmers
 //   3: shard_audit_state (the auditor's per-shard suspicion, last audited block, re-tag flag,
 //      and repair links)
-inline constexpr int kLatestSchemaVersion = 3;
+//   4: placements.sentinel_generation (re-tagged shards; 0 for every older placement)
+inline constexpr int kLatestSchemaVersion = 4;
 
 enum class Durability : uint8_t {
   kNormal = 0,   // atomic and crash-safe; may be lost on power failure
@@ -377,6 +378,9 @@ class Catalog {
   Catalog(std::string path, Clock& clock, std::unique_ptr<internal::Db> db, const Options& options);
   absl::Status Migrate(int target_version);
   absl::Status RequireSchema(int version, std::string_view what) const;
+  // INSERTs a placement row (the sentinel generation column from schema version 4 on;
+  // FailedPrecondition for a nonzero one below it).
+  absl::Status InsertPlacement(internal::Db& db, const NewPlacement& p, absl::Time now);
 
   // Transaction plumbing (catalog.cc).
   absl::Status EndTransaction(bool commit);

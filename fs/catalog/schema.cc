@@ -179,10 +179,19 @@ CREATE TABLE shard_audit_state (
 );
 )sql";
 
+// Version 4: re-tagging. The sentinel generation each placed shard carries (its sentinel key
+// is derived with it; codec::ShardManifest::sentinel_generation). Every shard placed before
+// is generation 0.
+constexpr std::string_view kSchemaV4 = R"sql(
+ALTER TABLE placements ADD COLUMN
+  sentinel_generation INTEGER NOT NULL DEFAULT 0 CHECK (sentinel_generation >= 0);
+)sql";
+
 constexpr Migration kMigrations[] = {
     {1, kSchemaV1},
     {2, kSchemaV2},
     {3, kSchemaV3},
+    {4, kSchemaV4},
 };
 
 }  // namespace

@@ -199,7 +199,7 @@ enum class PlacementState : uint8_t {
   kAcked = 2,     // the farmer acknowledged storing it (counts towards k+1 / k+m)
   kBad = 3,       // failed an audit / returned wrong data: to be repaired
   kLost = 4,      // farmer gone or shard missing: to be repaired
-  kRepaired = 5,  // a bad/lost placement that has been replaced (kept for history)
+  kRepaired = 5,  // replaced (repaired, or re-tagged with fresh sentinels); kept for history
 };
 std::string_view PlacementStateName(PlacementState state);  // "pending", "acked", ...
 
@@ -208,6 +208,9 @@ struct NewPlacement {
   uint64_t segment = 0;
   uint32_t shard_index = 0;  // 0..k+m-1
   uint32_t generation = 0;   // codec::ShardManifest::generation
+  // codec::ShardManifest::sentinel_generation: which sentinels the stored shard carries
+  // (bumped by a re-tag). Must be 0 on a catalog opened below schema version 4.
+  uint32_t sentinel_generation = 0;
   ShardId shard_id{};
   FarmerId farmer{};
   std::string farmer_hint;  // contact hint (e.g. "tcp://10.0.0.5:4100"); may be empty
@@ -226,6 +229,7 @@ struct Placement {
   uint64_t segment = 0;
   uint32_t shard_index = 0;
   uint32_t generation = 0;
+  uint32_t sentinel_generation = 0;  // 0 when read below schema version 4
   ShardId shard_id{};
   FarmerId farmer{};
   std::string farmer_hint;

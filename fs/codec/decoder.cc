@@ -87,9 +87,11 @@ absl::StatusOr<std::shared_ptr<const SentinelMap>> FileReader::GetSentinelMap(
     if (it != maps_.end()) return it->second;
   }
   const SegmentManifest& seg = manifest_.segments[segment];
-  GNR_ASSIGN_OR_RETURN(SentinelMap map,
-                       SentinelMap::Create(DeriveSentinelKey(file_key_, segment, shard_index),
-                                           seg.shard_length, seg.sentinel_count));
+  GNR_ASSIGN_OR_RETURN(
+      SentinelMap map,
+      SentinelMap::Create(DeriveSentinelKey(file_key_, segment, shard_index,
+                                            seg.shards[shard_index].sentinel_generation),
+                          seg.shard_length, seg.sentinel_count));
   auto shared = std::make_shared<const SentinelMap>(std::move(map));
   absl::MutexLock lock(&mu_);
   if (maps_.size() >= kMaxCachedMaps) maps_.erase(maps_.begin());
@@ -304,8 +306,10 @@ absl::StatusOr<Bytes> FileReader::RebuildShard(uint64_t segment, uint32_t shard_
   GNR_ASSIGN_OR_RETURN(std::shared_ptr<const SentinelMap> map,
                        GetSentinelMap(segment, shard_index));
   Bytes stored(map->stored_length());
-  GNR_RETURN_IF_ERROR(WriteStoredShard(DeriveSentinelKey(file_key_, segment, shard_index), *map,
-                                       views[shard_index], stored));
+  GNR_RETURN_IF_ERROR(
+      WriteStoredShard(DeriveSentinelKey(file_key_, segment, shard_index,
+                                         seg.shards[shard_index].sentinel_generation),
+                       *map, views[shard_index], stored));
   GNR_ASSIGN_OR_RETURN(
       crypto::MerkleTree tree,
       crypto::MerkleTree::Build(stored, manifest_.leaf_size, manifest_.merkle_kind));

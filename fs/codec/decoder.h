@@ -13,6 +13,8 @@
 //      shards first, then parity) until k verify, and Reed-Solomon rebuilds the failed
 //      slices (RS works position by position, so a sub-range of k shards is enough);
 //   4. sentinels are stripped and only the requested bytes are decrypted.
+// Each shard's sentinel positions come from the sentinel key of the sentinel generation its
+// manifest entry records (ShardManifest::sentinel_generation: a re-tagged shard differs).
 // More than m bad shards of a segment (for the range needed) -> DataLoss naming the
 // segment and each shard's failure.
 //
@@ -108,9 +110,9 @@ class FileReader {
                              ReadReport* report = nullptr) const;
 
   // Rebuilds stored shard `shard_index` of `segment` (for the repairer) from k other
-  // shards' verified data, with its sentinels, and checks it against the manifest's Merkle
-  // root. DataLoss if fewer than k other shards verify or the result does not match the
-  // root (wrong file key). The shard itself is never read.
+  // shards' verified data, with the sentinels of its recorded sentinel generation, and checks it
+  // against the manifest's Merkle root. DataLoss if fewer than k other shards verify or the result
+  // does not match the root (wrong file key). The shard itself is never read.
   absl::StatusOr<Bytes> RebuildShard(uint64_t segment, uint32_t shard_index, ShardSource& source,
                                      ReadReport* report = nullptr) const;
 

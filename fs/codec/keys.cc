@@ -55,11 +55,14 @@ FileSecrets DeriveFileSecrets(const FileKey& file_key) {
 }
 
 crypto::SentinelKey DeriveSentinelKey(const FileKey& file_key, uint64_t segment,
-                                      uint32_t shard_index) {
-  FixedBytes<12> context;
+                                      uint32_t shard_index, uint32_t sentinel_generation) {
+  FixedBytes<16> context;
   PutBigEndian64(segment, MutableByteView(context).first<8>());
   PutBigEndian32(shard_index, MutableByteView(context).subspan<8, 4>());
-  return Derive<32>(file_key, "gnr sentinel", context);
+  PutBigEndian32(sentinel_generation, MutableByteView(context).subspan<12, 4>());
+  // Generation 0 is the original derivation, without the suffix (docs/formats.md §1).
+  const ByteView info = ByteView(context).first(sentinel_generation == 0 ? 12 : 16);
+  return Derive<32>(file_key, "gnr sentinel", info);
 }
 
 ShardId ComputeShardId(const FileNonce& nonce, uint64_t segment, uint32_t shard_index,

@@ -9,7 +9,10 @@
 //   bucket key --"gnr file" || file nonce--> file key       (nonce: 32 random bytes/version)
 //   file key --"gnr data key"--> AES-256-CTR key;  --"gnr data iv"--> CTR initial block
 //   file key --"gnr inline key"--> AES-256-GCM key of inline blobs
-//   file key --"gnr sentinel" || be64(segment) || be32(shard index)--> sentinel key
+//   file key --"gnr sentinel" || be64(segment) || be32(shard index)--> sentinel key of
+//       sentinel generation 0 (every shard as first written)
+//   file key --"gnr sentinel" || be64(segment) || be32(shard index) || be32(g)--> sentinel key
+//       of sentinel generation g >= 1 (a shard re-tagged g times: fresh sentinels)
 //
 // All functions are pure and thread-safe. Keys are plain values: callers that keep them in
 // memory for long should wipe them when done.
@@ -56,10 +59,16 @@ struct FileSecrets {
 };
 FileSecrets DeriveFileSecrets(const FileKey& file_key);
 
-// Key of the sentinels of shard `shard_index` of segment `segment` (positions, values and
-// fingerprint groups all come from it; see crypto/sentinel.h).
+// Key of the sentinels of shard `shard_index` of segment `segment` in sentinel generation
+// `sentinel_generation` (positions, values and fingerprint groups all come from it; see
+// crypto/sentinel.h). Generation 0 keeps the original info string (no generation suffix),
+// so every shard written before re-tagging existed keeps its key; generation g >= 1 appends
+// be32(g), giving independent keys, hence fresh positions and values ("re-tagging": the
+// revealed groups of older generations say nothing about the new ones). The sentinel
+// generation is distinct from ShardManifest::generation (the placement generation in the
+// shard id): a repair that keeps the sentinels bumps only the latter.
 crypto::SentinelKey DeriveSentinelKey(const FileKey& file_key, uint64_t segment,
-                                      uint32_t shard_index);
+                                      uint32_t shard_index, uint32_t sentinel_generation = 0);
 
 ShardId ComputeShardId(const FileNonce& nonce, uint64_t segment, uint32_t shard_index,
                        uint32_t generation);

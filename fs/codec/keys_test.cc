@@ -1,5 +1,6 @@
 #include "fs/codec/keys.h"
 
+#include <algorithm>
 #include <set>
 
 #include "common/hex.h"
@@ -31,6 +32,31 @@ TEST(Keys, GoldenDerivationChain) {
             "2fa1c8f473a771c86943db8a8b2fde550bde127a3a789a7bf6b68eeb8a6cf1b4");
   EXPECT_EQ(HexEncode(DeriveSentinelKey(file, 3, 5)),
             "99989a444498b737246610e80d9037d42e035e89dbc00d0fd581648303971ddf");
+}
+
+// Sentinel generations (re-tagging): generation 0 is byte-for-byte the original
+// derivation, g >= 1 appends be32(g) to the info. Golden values from Python's hmac/hashlib.
+TEST(Keys, SentinelGenerationGoldenAndCompatible) {
+  FileKey file{};
+  const Bytes golden =
+      HexLiteral("0084815ed88f1bf9842d4acd4c245b65f9cab7fbff26bf0553deef6718b04290");
+  std::copy(golden.begin(), golden.end(), file.begin());
+  EXPECT_EQ(HexEncode(DeriveSentinelKey(file, 3, 5, 0)),
+            "99989a444498b737246610e80d9037d42e035e89dbc00d0fd581648303971ddf");
+  EXPECT_EQ(DeriveSentinelKey(file, 3, 5, 0), DeriveSentinelKey(file, 3, 5));
+  EXPECT_EQ(HexEncode(DeriveSentinelKey(file, 3, 5, 1)),
+            "6c2b899e9ff2ede040f00df3b679c9554b011c7052bd81c60ad6c04db971afc6");
+  EXPECT_EQ(HexEncode(DeriveSentinelKey(file, 3, 5, 7)),
+            "8e1a6e6e304c50614ee2749fb69be159d730ef680dee0db58f0ddedb08f5bd17");
+  // Deterministic, and every generation differs from the others.
+  std::set<crypto::SentinelKey> keys;
+  for (uint32_t g = 0; g < 50; ++g) {
+    EXPECT_EQ(DeriveSentinelKey(file, 3, 5, g), DeriveSentinelKey(file, 3, 5, g));
+    EXPECT_TRUE(keys.insert(DeriveSentinelKey(file, 3, 5, g)).second) << g;
+  }
+  // A generation never collides with another shard's key.
+  EXPECT_NE(DeriveSentinelKey(file, 3, 5, 1), DeriveSentinelKey(file, 3, 6, 0));
+  EXPECT_NE(DeriveSentinelKey(file, 3, 5, 1), DeriveSentinelKey(file, 4, 5, 0));
 }
 
 TEST(Keys, BadInputs) {

@@ -13,9 +13,10 @@ namespace {
 constexpr uint8_t kMagic[4] = {'G', 'N', 'R', 'M'};
 
 absl::Status CheckParams(const FileManifest& m) {
-  if (m.version != kManifestVersion) {
+  if (m.version != kManifestVersion && m.version != kManifestVersionSentinelGenerations) {
     return absl::UnimplementedError(absl::StrCat("unsupported file manifest version ", m.version,
-                                                 " (this build reads ", kManifestVersion, ")"));
+                                                 " (this build reads ", kManifestVersion, " and ",
+                                                 kManifestVersionSentinelGenerations, ")"));
   }
   CodecParams p;
   p.segment_size = m.segment_size;
@@ -69,6 +70,11 @@ absl::Status CheckSegment(const FileManifest& m, uint64_t index, const SegmentMa
       return absl::InvalidArgumentError(absl::StrCat("segment ", index, " shard ", i,
                                                      " has stored length ", shard.stored_length,
                                                      ", expected ", stored));
+    }
+    if (shard.sentinel_generation != 0 && m.version < kManifestVersionSentinelGenerations) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "segment ", index, " shard ", i, " has sentinel generation ", shard.sentinel_generation,
+          ", which a version ", m.version, " manifest cannot record"));
     }
     if (check_ids && shard.id != ComputeShardId(m.nonce, index, i, shard.generation)) {
       return absl::InvalidArgumentError(
@@ -138,8 +144,10 @@ absl::Status ValidateManifest(const FileManifest& m) {
 absl::StatusOr<Bytes> EncodeFileManifest(const FileManifest& m) {
   GNR_RETURN_IF_ERROR(ValidateManifest(m));
   Bytes out;
+  const bool v2 = m.version >= kManifestVersionSentinelGenerations;
+  const size_t shard_record = v2 ? kShardRecordSizeV2 : kShardRecordSize;
   out.reserve(kManifestHeaderSize +
-              m.segments.size() * (kSegmentRecordHeaderSize + kShardRecordSize * m.total_shards()));
+              m.segments.size() * (kSegmentRecordHeaderSize + shard_record * m.total_shards()));
   out.insert(out.end(), kMagic, kMagic + 4);
   out.push_back(m.version);
   out.push_back(static_cast<uint8_t>(m.merkle_kind));
@@ -158,6 +166,7 @@ absl::StatusOr<Bytes> EncodeFileManifest(const FileManifest& m) {
     PutU32(out, static_cast<uint32_t>(seg.sentinel_count));
     for (const ShardManifest& shard : seg.shards) {
       PutU32(out, shard.generation);
+      if (v2) PutU32(out, shard.sentinel_generation);
       Append(out, shard.id);
       PutU64(out, shard.stored_length);
       Append(out, shard.merkle_root);
@@ -177,10 +186,12 @@ absl::StatusOr<FileManifest> DecodeFileManifest(ByteView bytes) {
   }
   FileManifest m;
   m.version = r.U8();
-  if (m.version != kManifestVersion) {
+  if (m.version != kManifestVersion && m.version != kManifestVersionSentinelGenerations) {
     return absl::UnimplementedError(absl::StrCat("unsupported file manifest version ", m.version,
-                                                 " (this build reads ", kManifestVersion, ")"));
+                                                 " (this build reads ", kManifestVersion, " and ",
+                                                 kManifestVersionSentinelGenerations, ")"));
   }
+  const bool v2 = m.version == kManifestVersionSentinelGenerations;
   if (bytes.size() < kManifestHeaderSize) {
     return absl::InvalidArgumentError(absl::StrCat("file manifest header truncated: ", bytes.size(),
                                                    " of ", kManifestHeaderSize, " bytes"));
@@ -206,8 +217,9 @@ absl::StatusOr<FileManifest> DecodeFileManifest(ByteView bytes) {
                                                    " segments, a file of ", m.file_size,
                                                    " bytes has ", expected_count));
   }
-  const uint64_t record = kSegmentRecordHeaderSize + uint64_t{kShardRecordSize} * m.total_shards();
-  const uint64_t body = record * segment_count;  // <= 2^24 * 3660: no overflow
+  const uint64_t record = kSegmentRecordHeaderSize +
+                          uint64_t{v2 ? kShardRecordSizeV2 : kShardRecordSize} * m.total_shards();
+  const uint64_t body = record * segment_count;  // <= 2^24 * 3852: no overflow
   if (r.remaining() != body) {
     return absl::InvalidArgumentError(
         absl::StrCat("file manifest body is ", r.remaining(), " bytes, expected ", body, " for ",
@@ -222,6 +234,7 @@ absl::StatusOr<FileManifest> DecodeFileManifest(ByteView bytes) {
     seg.shards.resize(m.total_shards());
     for (ShardManifest& shard : seg.shards) {
       shard.generation = r.U32();
+      if (v2) shard.sentinel_generation = r.U32();
       std::memcpy(shard.id.data(), r.Take(32).data(), 32);
       shard.stored_length = r.U64();
       std::memcpy(shard.merkle_root.data(), r.Take(32).data(), 32);

@@ -150,7 +150,7 @@ TEST(FileManifest, MalformedInputsAreErrors) {
   longer.push_back(0);
   EXPECT_STATUS(DecodeFileManifest(longer), StatusCode::kInvalidArgument);
   EXPECT_STATUS(DecodeFileManifest(with(0, {'X'})), StatusCode::kInvalidArgument);  // magic
-  EXPECT_STATUS(DecodeFileManifest(with(4, {2})), StatusCode::kUnimplemented);      // version
+  EXPECT_STATUS(DecodeFileManifest(with(4, {3})), StatusCode::kUnimplemented);      // version
   EXPECT_STATUS(DecodeFileManifest(with(4, {0})), StatusCode::kUnimplemented);
   EXPECT_STATUS(DecodeFileManifest(with(5, {7})), StatusCode::kInvalidArgument);      // hash kind
   EXPECT_STATUS(DecodeFileManifest(with(6, {0})), StatusCode::kInvalidArgument);      // k = 0
@@ -195,8 +195,45 @@ TEST(FileManifest, EncoderRejectsInvalidManifests) {
   m.segments[0].shards.pop_back();
   EXPECT_STATUS(EncodeFileManifest(m), absl::StatusCode::kInvalidArgument);
   m = SmallManifest();
-  m.version = 2;
+  m.version = 3;
   EXPECT_STATUS(EncodeFileManifest(m), absl::StatusCode::kUnimplemented);
+  // A sentinel generation needs version 2.
+  m = SmallManifest();
+  m.segments[0].shards[1].sentinel_generation = 1;
+  EXPECT_STATUS(EncodeFileManifest(m), absl::StatusCode::kInvalidArgument);
+}
+
+// Version 2 (re-tagged shards): each shard record gains be32(sentinel generation) after the
+// generation; everything else is as in version 1.
+TEST(FileManifest, Version2RecordsSentinelGenerations) {
+  FileManifest m = SmallManifest();
+  m.version = kManifestVersionSentinelGenerations;
+  m.segments[0].shards[1].sentinel_generation = 0x01020304;
+  ASSERT_OK_AND_ASSIGN(Bytes encoded, EncodeFileManifest(m));
+  ASSERT_EQ(encoded.size(),
+            kManifestHeaderSize + kSegmentRecordHeaderSize + 2 * kShardRecordSizeV2);
+  EXPECT_EQ(encoded[4], 2);
+  const size_t shard0 = kManifestHeaderSize + kSegmentRecordHeaderSize;
+  const size_t shard1 = shard0 + kShardRecordSizeV2;
+  EXPECT_EQ(HexEncode(ByteView(encoded).subspan(shard0, 8)), "0000000000000000");
+  EXPECT_EQ(HexEncode(ByteView(encoded).subspan(shard1, 8)), "0000000101020304");
+  EXPECT_EQ(HexEncode(ByteView(encoded).subspan(shard1 + 8, 32)),
+            HexEncode(m.segments[0].shards[1].id));
+  ASSERT_OK_AND_ASSIGN(FileManifest back, DecodeFileManifest(encoded));
+  EXPECT_EQ(back, m);
+  EXPECT_EQ(back.segments[0].shards[1].sentinel_generation, 0x01020304u);
+  // Truncations and trailing bytes are rejected as in version 1.
+  for (size_t n = 0; n < encoded.size(); ++n) {
+    EXPECT_STATUS(DecodeFileManifest(ByteView(encoded).first(n)),
+                  absl::StatusCode::kInvalidArgument);
+  }
+  Bytes longer = encoded;
+  longer.push_back(0);
+  EXPECT_STATUS(DecodeFileManifest(longer), absl::StatusCode::kInvalidArgument);
+  // A version-1 manifest still encodes byte for byte as before (76-byte records).
+  ASSERT_OK_AND_ASSIGN(Bytes v1, EncodeFileManifest(SmallManifest()));
+  EXPECT_EQ(v1.size(), kManifestHeaderSize + kSegmentRecordHeaderSize + 2 * kShardRecordSize);
+  EXPECT_EQ(v1[4], 1);
 }
 
 }  // namespace

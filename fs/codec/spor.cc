@@ -6,6 +6,7 @@
 #include "absl/container/flat_hash_set.h"
 #include "absl/strings/str_cat.h"
 #include "common/status.h"
+#include "fs/codec/encoder.h"
 #include "fs/codec/layout.h"
 
 namespace gnr::codec {
@@ -33,16 +34,67 @@ absl::StatusOr<SentinelChallenge> MakeSentinelChallenge(const crypto::SentinelKe
   return c;
 }
 
-absl::StatusOr<SentinelChallenge> MakeSentinelChallenge(const FileManifest& manifest,
-                                                        const FileKey& file_key, uint64_t segment,
-                                                        uint32_t shard_index, uint64_t group) {
-  if (segment >= manifest.segments.size() || shard_index >= manifest.total_shards()) {
+absl::StatusOr<SentinelChallenge> MakeSentinelChallenge(
+    const FileManifest& manifest, const FileKey& file_key, uint64_t segment, uint32_t shard_index,
+    uint64_t group, std::optional<uint32_t> sentinel_generation) {
+  if (segment >= manifest.segments.size() ||
+      shard_index >= manifest.segments[segment].shards.size()) {
     return absl::InvalidArgumentError(
         absl::StrCat("no shard ", shard_index, " of segment ", segment));
   }
   const SegmentManifest& seg = manifest.segments[segment];
-  return MakeSentinelChallenge(DeriveSentinelKey(file_key, segment, shard_index), seg.shard_length,
-                               seg.sentinel_count, manifest.group_size, group);
+  const uint32_t generation =
+      sentinel_generation.value_or(seg.shards[shard_index].sentinel_generation);
+  return MakeSentinelChallenge(DeriveSentinelKey(file_key, segment, shard_index, generation),
+                               seg.shard_length, seg.sentinel_count, manifest.group_size, group);
+}
+
+absl::StatusOr<crypto::SentinelKey> ShardSentinelKey(const FileManifest& manifest,
+                                                     const FileKey& file_key, uint64_t segment,
+                                                     uint32_t shard_index) {
+  if (segment >= manifest.segments.size() ||
+      shard_index >= manifest.segments[segment].shards.size()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("no shard ", shard_index, " of segment ", segment));
+  }
+  return DeriveSentinelKey(file_key, segment, shard_index,
+                           manifest.segments[segment].shards[shard_index].sentinel_generation);
+}
+
+absl::StatusOr<RetaggedShard> RetagStoredShard(const FileManifest& manifest,
+                                               const FileKey& file_key, uint64_t segment,
+                                               uint32_t shard_index, ByteView stored,
+                                               uint32_t new_sentinel_generation) {
+  GNR_ASSIGN_OR_RETURN(crypto::SentinelKey old_key,
+                       ShardSentinelKey(manifest, file_key, segment, shard_index));
+  const SegmentManifest& seg = manifest.segments[segment];
+  const uint32_t old_generation = seg.shards[shard_index].sentinel_generation;
+  if (new_sentinel_generation == old_generation) {
+    return absl::InvalidArgumentError(absl::StrCat("segment ", segment, " shard ", shard_index,
+                                                   " already has sentinel generation ",
+                                                   old_generation, ": a re-tag needs a new one"));
+  }
+  GNR_ASSIGN_OR_RETURN(SentinelMap old_map,
+                       SentinelMap::Create(old_key, seg.shard_length, seg.sentinel_count));
+  if (stored.size() != old_map.stored_length()) {
+    return absl::InvalidArgumentError(absl::StrCat("stored shard has ", stored.size(),
+                                                   " bytes, expected ", old_map.stored_length()));
+  }
+  Bytes data(seg.shard_length);
+  GNR_RETURN_IF_ERROR(old_map.ExtractData(stored, 0, {0, seg.shard_length}, data));
+  const crypto::SentinelKey new_key =
+      DeriveSentinelKey(file_key, segment, shard_index, new_sentinel_generation);
+  GNR_ASSIGN_OR_RETURN(SentinelMap new_map,
+                       SentinelMap::Create(new_key, seg.shard_length, seg.sentinel_count));
+  RetaggedShard out;
+  out.sentinel_generation = new_sentinel_generation;
+  out.stored.resize(new_map.stored_length());
+  GNR_RETURN_IF_ERROR(WriteStoredShard(new_key, new_map, data, out.stored));
+  GNR_ASSIGN_OR_RETURN(
+      crypto::MerkleTree tree,
+      crypto::MerkleTree::Build(out.stored, manifest.leaf_size, manifest.merkle_kind));
+  out.merkle_root = tree.root();
+  return out;
 }
 
 uint64_t SentinelGroupCount(const FileManifest& manifest, uint64_t segment) {

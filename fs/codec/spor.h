@@ -13,9 +13,15 @@
 //   leaf = seed mod leaf_count; the farmer returns that leaf and its proof; anyone holding
 //   the root can check it (the Sia rule). Unlimited, unlike sentinel groups.
 //
+// Re-tagging: a shard whose groups run low is rewritten with the sentinels of the next
+// sentinel generation (keys.h): the same data bytes, fresh sentinel positions and values, a
+// new stored layout and Merkle root (RetagStoredShard). Challenges always use the sentinel
+// generation the manifest records for the shard.
+//
 // All functions are thread-safe.
 
 #include <cstdint>
+#include <optional>
 #include <span>
 #include <vector>
 
@@ -45,10 +51,37 @@ absl::StatusOr<SentinelChallenge> MakeSentinelChallenge(const crypto::SentinelKe
                                                         uint64_t shard_length,
                                                         uint64_t sentinel_count,
                                                         uint32_t group_size, uint64_t group);
-// Same, for shard `shard_index` of segment `segment` of a file.
-absl::StatusOr<SentinelChallenge> MakeSentinelChallenge(const FileManifest& manifest,
-                                                        const FileKey& file_key, uint64_t segment,
-                                                        uint32_t shard_index, uint64_t group);
+// Same, for shard `shard_index` of segment `segment` of a file, with the sentinel key of
+// the shard's recorded sentinel generation (ShardManifest::sentinel_generation), or of
+// `sentinel_generation` when given (a verdict recorded on an older generation of the shard).
+absl::StatusOr<SentinelChallenge> MakeSentinelChallenge(
+    const FileManifest& manifest, const FileKey& file_key, uint64_t segment, uint32_t shard_index,
+    uint64_t group, std::optional<uint32_t> sentinel_generation = std::nullopt);
+
+// The sentinel key of a shard of `manifest` at its recorded sentinel generation.
+// InvalidArgument if there is no such shard.
+absl::StatusOr<crypto::SentinelKey> ShardSentinelKey(const FileManifest& manifest,
+                                                     const FileKey& file_key, uint64_t segment,
+                                                     uint32_t shard_index);
+
+// A stored shard rewritten with the sentinels of another sentinel generation.
+struct RetaggedShard {
+  uint32_t sentinel_generation = 0;
+  Bytes stored;                   // same length as before (same S and s)
+  crypto::Hash256 merkle_root{};  // of `stored`, with the manifest's leaf size and hash
+};
+
+// Re-tags `stored`, the stored shard `shard_index` of `segment` carrying the sentinels of
+// its recorded sentinel generation (e.g. FileReader::RebuildShard's result, already checked
+// against the manifest root), with the sentinels of `new_sentinel_generation`: the data
+// bytes are extracted and written again with the new generation's positions and values.
+// The new Merkle root is computed over the result. InvalidArgument if the shard does not
+// exist, `stored` has the wrong length, or the new generation equals the recorded one.
+// Cost: a copy and a hash of the shard, plus two sentinel maps (~0.5 ms each at 16 MiB).
+absl::StatusOr<RetaggedShard> RetagStoredShard(const FileManifest& manifest,
+                                               const FileKey& file_key, uint64_t segment,
+                                               uint32_t shard_index, ByteView stored,
+                                               uint32_t new_sentinel_generation);
 
 // Number of fingerprint groups G of a shard of `segment` (floor(s / q)).
 uint64_t SentinelGroupCount(const FileManifest& manifest, uint64_t segment);
