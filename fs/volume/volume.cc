@@ -137,6 +137,7 @@ absl::Status VolumeImpl::Init() {
     GNR_LOG(kInfo) << "freeing inode " << ino << ", unlinked while open before a restart";
     PurgeInode(ino);
   }
+  CleanUpPutJournals();
   GNR_RETURN_IF_ERROR(ResumeUploads());
 
   {
@@ -592,6 +593,7 @@ absl::StatusOr<FileHandle> VolumeImpl::OpenInode(const catalog::Attr& attr, int 
   h.readable = acc == O_RDONLY || acc == O_RDWR;
   h.writable = acc == O_WRONLY || acc == O_RDWR;
   h.append = (flags & O_APPEND) != 0;
+  if (h.readable && IsRegular(attr)) h.readahead = std::make_shared<ReadAhead>();
   if (attr.is_directory()) {
     if (h.writable)
       return PosixError(EISDIR, absl::StrCat("open: inode ", attr.ino, " is a directory"));

@@ -18,13 +18,16 @@
 // filled with the whole committed version (up front, not lazily; opening for writing alone
 // costs nothing). Reads of a file with a staging file come from it; other reads go
 // through the read cache and the decoder (fetch from the fastest farmers, verify, rebuild,
-// decrypt). A dirty file is uploaded when its last writable handle is released (after
-// VolumeOptions::upload_delay), on Fsync, or when it has been dirty for
+// decrypt). A handle read sequentially fetches ahead (windows growing from 1 to 8 MiB, the
+// next one fetched in the background by an upload worker): at most 16 MiB of memory per
+// handle, freed at Release. A dirty file is uploaded when its last writable handle is
+// released (after VolumeOptions::upload_delay), on Fsync, or when it has been dirty for
 // VolumeOptions::max_dirty_time; its new version is committed in one catalog transaction
 // once every segment has k+1 acknowledged shards, and shards keep going to k+m afterwards.
 // Files below CodecParams::inline_threshold are stored as encrypted inline blobs in the
 // catalog. Staging files and the pending-upload records survive a crash; Volume::Open
-// resumes them.
+// resumes them, and deletes the shards an upload cut by the crash had already sent (they
+// belong to no version; journaled in staging/<ino>.puts until the commit).
 //
 // Errors. Every failing call returns an absl::Status carrying a POSIX errno payload
 // (fs/catalog/posix_error.h: PosixErrno(status) gives it; PosixError(errno, message) makes

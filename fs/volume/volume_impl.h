@@ -72,6 +72,33 @@ struct InodeState {
   int retry_shift = 0;            // backoff exponent of failed uploads
 };
 
+// Sequential read-ahead of one readable handle (committed content only). The kernel sends
+// FUSE reads of 128 KiB (its readahead window); fetched one by one, each costs a network
+// round trip and, with RS(4, 2), four 32 KiB shard ranges with their Merkle proofs. A handle
+// read sequentially fetches a growing window instead (1 MiB doubling to kMaxWindow) and
+// answers the next reads from it; once half of a window is read, a Volume worker fetches the
+// next one in the background, so the network works while the reader consumes. The mutex
+// also makes concurrent reads of one handle (the kernel's async readahead) wait for the
+// fetch in progress instead of repeating it. At most two windows (16 MiB) per handle.
+struct ReadAhead {
+  static constexpr uint64_t kMinWindow = uint64_t{1} << 20;
+  static constexpr uint64_t kMaxWindow = uint64_t{8} << 20;
+  // kQueued: a worker task will fetch [prefetch_begin, +window) unless a reader takes the
+  // job back (sets kNone) first; kRunning: it is fetching; kDone: prefetch_data holds it
+  // (empty if the fetch failed: the reader then fetches itself and sees the error).
+  enum class Prefetch { kNone, kQueued, kRunning, kDone };
+  absl::Mutex mu;
+  catalog::VersionId version ABSL_GUARDED_BY(mu) = 0;  // 0: nothing buffered
+  uint64_t begin ABSL_GUARDED_BY(mu) = 0;              // data = plaintext [begin, begin+size)
+  Bytes data ABSL_GUARDED_BY(mu);
+  uint64_t next ABSL_GUARDED_BY(mu) = 0;    // end of the last read: where a sequential one starts
+  uint64_t window ABSL_GUARDED_BY(mu) = 0;  // 0: not reading sequentially
+  Prefetch prefetch ABSL_GUARDED_BY(mu) = Prefetch::kNone;
+  catalog::VersionId prefetch_version ABSL_GUARDED_BY(mu) = 0;
+  uint64_t prefetch_begin ABSL_GUARDED_BY(mu) = 0;
+  Bytes prefetch_data ABSL_GUARDED_BY(mu);
+};
+
 struct Handle {
   Ino ino = 0;
   int flags = 0;
@@ -79,6 +106,7 @@ struct Handle {
   bool writable = false;
   bool append = false;
   std::shared_ptr<InodeState> state;
+  std::shared_ptr<ReadAhead> readahead;  // readable handles
 };
 
 // The committed content of a version, ready to read.
@@ -102,9 +130,45 @@ struct Liveness {
 };
 
 // The shards of one encoded segment being put on farmers.
+// The shards an upload sent before its version is committed, one line per put in
+// <state_dir>/staging/<ino>.puts ("<farmer id hex> <shard id hex> <endpoint>"). Until the
+// commit nothing else records them, and an upload resumed after a crash uses a new nonce,
+// hence new shard ids: without the journal, shards that reached a farmer before the process
+// died would stay there unreferenced (and uncharged) until the bucket expires. Volume::Open
+// deletes every journaled shard the catalog does not place, then the journal. Removed once
+// the version is committed or the upload gave up for good (its acked shards are deleted
+// then); a cancelled upload (volume closing) keeps it for the next Open. Not synced: it
+// covers a crash of the process, not of the machine. Thread-safe.
+class PutJournal {
+ public:
+  struct Entry {
+    FarmerContact farmer;
+    codec::ShardId shard_id{};
+  };
+  // Opens (appending) the journal at `path`; null if it cannot be opened (logged: shards
+  // of this upload may then leak after a crash).
+  static std::shared_ptr<PutJournal> Open(std::string path);
+  // The entries of a journal file (malformed lines are skipped).
+  static std::vector<Entry> Read(const std::string& path);
+  ~PutJournal();
+  PutJournal(const PutJournal&) = delete;
+  PutJournal& operator=(const PutJournal&) = delete;
+
+  void Append(const FarmerContact& farmer, const codec::ShardId& shard_id);
+  // Unlinks the file; later Appends do nothing.
+  void Remove();
+
+ private:
+  PutJournal(std::string path, int fd) : path_(std::move(path)), fd_(fd) {}
+  const std::string path_;
+  absl::Mutex mu_;
+  int fd_ ABSL_GUARDED_BY(mu_);
+};
+
 struct SegmentPut {
   // Immutable after creation.
-  std::string label;  // "/path segment 3" for logs
+  std::shared_ptr<PutJournal> journal;  // may be null
+  std::string label;                    // "/path segment 3" for logs
   uint64_t segment = 0;
   uint32_t k = 0;
   uint32_t n = 0;  // k + m
@@ -214,6 +278,8 @@ class VolumeImpl final : public Volume {
   uint32_t NewNodeGid(const Caller& caller, Ino parent, bool* setgid_dir);
   std::string PathOf(Ino ino);
   absl::Status ResumeUploads();
+  // Deletes the shards journaled by uploads a crash interrupted (see PutJournal).
+  void CleanUpPutJournals();
 
   // --- volume_io.cc ---
   // Makes sure the inode has a staging file holding its current content (with
@@ -230,6 +296,12 @@ class VolumeImpl final : public Volume {
   absl::Status PersistOverlay(InodeState& st) ABSL_EXCLUSIVE_LOCKS_REQUIRED(st.mu);
   // Reads committed content of `version` (through the cache).
   absl::Status ReadCommitted(catalog::VersionId version, uint64_t offset, MutableByteView out);
+  // ReadCommitted through the handle's read-ahead (see ReadAhead).
+  absl::Status ReadCommittedAhead(const std::shared_ptr<ReadAhead>& ra, catalog::VersionId version,
+                                  uint64_t file_size, uint64_t offset, MutableByteView out);
+  // Queues the background fetch of the window after ra.data once the reader is half way.
+  void MaybePrefetch(const std::shared_ptr<ReadAhead>& ra, uint64_t file_size)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(ra->mu);
   absl::StatusOr<std::shared_ptr<VersionContent>> LoadVersion(catalog::VersionId id, bool refresh);
   absl::Status ReadFromNetwork(VersionContent& content, uint64_t offset, MutableByteView out);
   absl::Status RefreshBucket(bool force) ABSL_LOCKS_EXCLUDED(mu_);

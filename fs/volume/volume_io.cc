@@ -153,8 +153,107 @@ absl::StatusOr<size_t> VolumeImpl::Read(FileHandle fh, uint64_t offset, MutableB
     std::fill(out.begin(), out.begin() + n, 0);
     return n;
   }
-  GNR_RETURN_IF_ERROR(ReadCommitted(*attr.current_version, offset, out.first(n)));
+  if (h.readahead != nullptr) {
+    GNR_RETURN_IF_ERROR(
+        ReadCommittedAhead(h.readahead, *attr.current_version, attr.size, offset, out.first(n)));
+  } else {
+    GNR_RETURN_IF_ERROR(ReadCommitted(*attr.current_version, offset, out.first(n)));
+  }
   return n;
+}
+
+absl::Status VolumeImpl::ReadCommittedAhead(const std::shared_ptr<ReadAhead>& ra_ptr,
+                                            catalog::VersionId version, uint64_t file_size,
+                                            uint64_t offset, MutableByteView out) {
+  ReadAhead& ra = *ra_ptr;
+  absl::MutexLock lock(&ra.mu);
+  const uint64_t end = offset + out.size();
+  auto buffered = [&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(ra.mu) {
+    return ra.version == version && offset >= ra.begin && end <= ra.begin + ra.data.size();
+  };
+  if (!buffered() && ra.prefetch != ReadAhead::Prefetch::kNone) {
+    // Not started yet (the workers are busy uploading): take the job back and fetch below.
+    if (ra.prefetch == ReadAhead::Prefetch::kQueued) ra.prefetch = ReadAhead::Prefetch::kNone;
+    auto settled = [&ra]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(ra.mu) {
+      return ra.prefetch != ReadAhead::Prefetch::kRunning;
+    };
+    ra.mu.Await(absl::Condition(&settled));
+    if (ra.prefetch == ReadAhead::Prefetch::kDone) {
+      if (ra.prefetch_version == version && !ra.prefetch_data.empty()) {
+        ra.data.swap(ra.prefetch_data);
+        ra.begin = ra.prefetch_begin;
+        ra.version = version;
+      }
+      ra.prefetch = ReadAhead::Prefetch::kNone;
+    }
+  }
+  if (buffered()) {
+    std::copy_n(ra.data.begin() + (offset - ra.begin), out.size(), out.begin());
+    ra.next = end;
+    MaybePrefetch(ra_ptr, file_size);
+    return absl::OkStatus();
+  }
+  // Sequential: at the end of the previous read, give or take the reordering of the kernel's
+  // concurrent readahead requests (a window's worth).
+  const uint64_t slack = std::max(ra.window, ReadAhead::kMinWindow);
+  const bool sequential = offset == 0 || (ra.version == version && offset + slack >= ra.next &&
+                                          offset <= ra.next + slack);
+  if (!sequential) {
+    ra.window = 0;
+    ra.next = end;
+    return ReadCommitted(version, offset, out);
+  }
+  ra.window = std::clamp<uint64_t>(2 * ra.window, ReadAhead::kMinWindow, ReadAhead::kMaxWindow);
+  const uint64_t fetch = std::max<uint64_t>(
+      out.size(), std::min<uint64_t>(ra.window, file_size > offset ? file_size - offset : 0));
+  ra.version = 0;  // invalid until the fetch succeeds
+  ra.data.resize(fetch);
+  GNR_RETURN_IF_ERROR(ReadCommitted(version, offset, MutableByteView(ra.data)));
+  ra.version = version;
+  ra.begin = offset;
+  ra.next = end;
+  std::copy_n(ra.data.begin(), out.size(), out.begin());
+  MaybePrefetch(ra_ptr, file_size);
+  return absl::OkStatus();
+}
+
+void VolumeImpl::MaybePrefetch(const std::shared_ptr<ReadAhead>& ra_ptr, uint64_t file_size) {
+  ReadAhead& ra = *ra_ptr;
+  const uint64_t start = ra.begin + ra.data.size();
+  if (ra.window == 0 || ra.version == 0 || ra.prefetch != ReadAhead::Prefetch::kNone ||
+      start >= file_size || ra.next < ra.begin + ra.data.size() / 2) {
+    return;
+  }
+  const uint64_t n = std::min<uint64_t>(ra.window, file_size - start);
+  const catalog::VersionId version = ra.version;
+  ra.prefetch = ReadAhead::Prefetch::kQueued;
+  ra.prefetch_version = version;
+  ra.prefetch_begin = start;
+  absl::MutexLock lock(&mu_);
+  if (stop_) {
+    ra.prefetch = ReadAhead::Prefetch::kNone;
+    return;
+  }
+  tasks_.push_back([this, ra_ptr, version, start, n] {
+    ReadAhead& ra = *ra_ptr;
+    Bytes buf;
+    {
+      absl::MutexLock lock(&ra.mu);
+      if (ra.prefetch != ReadAhead::Prefetch::kQueued || ra.prefetch_begin != start ||
+          ra.prefetch_version != version) {
+        return;  // taken back by a reader
+      }
+      ra.prefetch = ReadAhead::Prefetch::kRunning;
+      buf.swap(ra.prefetch_data);  // reuse its memory
+    }
+    buf.resize(n);
+    absl::Status s = ReadCommitted(version, start, MutableByteView(buf));
+    absl::MutexLock lock(&ra.mu);
+    if (!s.ok()) buf.clear();
+    ra.prefetch_data.swap(buf);
+    ra.prefetch = ReadAhead::Prefetch::kDone;
+  });
+  ++wake_seq_;
 }
 
 absl::StatusOr<std::shared_ptr<VersionContent>> VolumeImpl::LoadVersion(catalog::VersionId id,

@@ -172,6 +172,91 @@ TEST_F(VolumeTest, RoundTripsFilesOfManySizes) {
   EXPECT_GT(network_.counters().gets, 0u);
 }
 
+// A handle read sequentially (the kernel's 128 KiB FUSE reads) fetches ahead in growing
+// windows: a few large shard range requests instead of k per read. A jump elsewhere fetches
+// only what is asked, and a new version is never answered from the old one's read-ahead.
+TEST_F(VolumeTest, SequentialReadsFetchAheadAndStayCoherent) {
+  VolumeOptions o = Options();
+  o.params.segment_size = 1 << 20;
+  o.read_cache_bytes = 0;
+  OpenVolume(o);
+  Bytes data = RandomBytes(rng_, 3 << 20);
+  Ino ino = WriteFile("big", data);
+  OpenVolume(o);  // cold: everything from the farmers
+  const uint64_t k = static_cast<uint64_t>(o.params.data_shards);
+
+  ASSERT_OK_AND_ASSIGN(FileHandle fh, volume_->Open(caller_, ino, O_RDONLY));
+  uint64_t gets = network_.counters().gets;
+  constexpr size_t kPiece = 128 << 10;
+  Bytes back;
+  uint64_t first_window = 0;
+  for (uint64_t pos = 0; pos < data.size(); pos += kPiece) {
+    ASSERT_OK_AND_ASSIGN(Bytes piece, volume_->Read(fh, pos, kPiece));
+    Append(back, piece);
+    if (pos == 2 * kPiece) first_window = network_.counters().gets;
+    if (pos == 3 * kPiece) {
+      // Half of the first 1 MiB window read: the next window comes in the background,
+      // without another Read.
+      EXPECT_TRUE(Eventually([&] { return network_.counters().gets > first_window; }));
+    }
+  }
+  EXPECT_EQ(back, data);
+  // 24 reads; windows of 1 MiB then 2 MiB: the three segments fetched once each.
+  EXPECT_LE(network_.counters().gets - gets, 3 * (k + 1));
+
+  // A jump on a fresh handle: just the 4 KiB asked for.
+  ASSERT_OK_AND_ASSIGN(FileHandle other, volume_->Open(caller_, ino, O_RDONLY));
+  gets = network_.counters().gets;
+  const uint64_t at = (2 << 20) + 4096;
+  ASSERT_OK_AND_ASSIGN(Bytes small, volume_->Read(other, at, 4096));
+  EXPECT_TRUE(std::equal(small.begin(), small.end(), data.begin() + at));
+  EXPECT_LE(network_.counters().gets - gets, k + 1);
+  ASSERT_OK(volume_->Release(other));
+
+  // A new version (written through another handle) while `fh` has read-ahead buffered.
+  ASSERT_OK_AND_ASSIGN(Bytes head, volume_->Read(fh, 0, kPiece));
+  EXPECT_TRUE(std::equal(head.begin(), head.end(), data.begin()));
+  ASSERT_OK_AND_ASSIGN(FileHandle writer, volume_->Open(caller_, ino, O_WRONLY));
+  Bytes patch = RandomBytes(rng_, 5000);
+  ASSERT_OK(volume_->Write(writer, 100, patch).status());
+  ASSERT_OK(volume_->Fsync(writer, false));
+  ASSERT_OK(volume_->Release(writer));
+  std::copy(patch.begin(), patch.end(), data.begin() + 100);
+  ASSERT_OK_AND_ASSIGN(head, volume_->Read(fh, 0, kPiece));
+  EXPECT_TRUE(std::equal(head.begin(), head.end(), data.begin()));
+  ASSERT_OK(volume_->Release(fh));
+  OpenVolume(o);
+  ASSERT_OK_AND_ASSIGN(back, ReadFile(ino));
+  EXPECT_EQ(back, data);
+}
+
+// The process dies while an upload is in flight (nothing committed): the shards that reached
+// farmers belong to no version (the resumed upload sends new ones, under a new nonce), so the
+// next Open deletes them, from the put journal, before resuming the upload.
+TEST_F(VolumeTest, ShardsOfAnUploadCutByACrashAreDeletedAtTheNextOpen) {
+  VolumeOptions o = Options();
+  OpenVolume(o);
+  for (int i = 0; i < network_.farmer_count(); ++i) network_.SetHold(i, true);
+  Bytes data = RandomBytes(rng_, 3 * kSegment + 5);  // 4 segments
+  Ino ino = WriteFile("f", data, /*fsync=*/false);   // uploaded at once (upload_delay 0)
+  ASSERT_TRUE(Eventually([&] { return network_.HeldCount() >= 6; }));
+  volume_.reset();  // gone with puts in flight and no version committed
+  for (int i = 0; i < network_.farmer_count(); ++i) network_.ReleaseHeld(i);
+  ASSERT_GE(network_.TotalShards(), 6u);  // the farmers stored them anyway
+  const std::string journal = absl::StrCat(dir_, "/staging/", ino, ".puts");
+  EXPECT_TRUE(std::filesystem::exists(journal));
+
+  OpenVolume(o);
+  ASSERT_OK(volume_->WaitForUploads(absl::Seconds(10), /*full_redundancy=*/true));
+  // Only the committed version's shards are left: 4 segments of k+m.
+  const size_t n = static_cast<size_t>(o.params.total_shards());
+  EXPECT_TRUE(Eventually([&] { return network_.TotalShards() == 4 * n; }))
+      << network_.TotalShards();
+  EXPECT_FALSE(std::filesystem::exists(journal));
+  ASSERT_OK_AND_ASSIGN(Bytes back, ReadFile(ino));
+  EXPECT_EQ(back, data);
+}
+
 TEST_F(VolumeTest, SparseFilesReadZerosInHoles) {
   OpenVolume();
   ASSERT_OK_AND_ASSIGN(CreateResult c,

@@ -1,11 +1,20 @@
 // Volume: the upload scheduler, the upload of one file version (encode, put shards, commit),
 // background top-ups to k+m, and garbage collection of obsolete versions.
 
+#include <fcntl.h>
+#include <unistd.h>
+
 #include <algorithm>
 #include <cerrno>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <string>
+#include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "absl/strings/str_split.h"
 #include "common/hex.h"
 #include "common/log.h"
 #include "common/status.h"
@@ -31,6 +40,85 @@ struct Latch {
 constexpr int kMaxGcAttempts = 3;
 
 }  // namespace
+
+// ---------------------------------------------------------------------------------------
+// Put journal
+
+std::shared_ptr<PutJournal> PutJournal::Open(std::string path) {
+  int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+  if (fd < 0) {
+    GNR_LOG(kWarning) << "cannot open the put journal " << path << ": " << std::strerror(errno)
+                      << "; after a crash, shards of this upload may stay on farmers";
+    return nullptr;
+  }
+  return std::shared_ptr<PutJournal>(new PutJournal(std::move(path), fd));
+}
+
+std::vector<PutJournal::Entry> PutJournal::Read(const std::string& path) {
+  std::vector<Entry> out;
+  std::ifstream in(path);
+  std::string line;
+  while (std::getline(in, line)) {
+    std::vector<std::string> f = absl::StrSplit(line, absl::MaxSplits(' ', 2));
+    if (f.size() < 2) continue;
+    absl::StatusOr<FarmerId> farmer = HexDecodeFixed<20>(f[0]);
+    absl::StatusOr<codec::ShardId> shard = HexDecodeFixed<32>(f[1]);
+    if (!farmer.ok() || !shard.ok()) continue;
+    out.push_back(Entry{FarmerContact{*farmer, f.size() > 2 ? f[2] : ""}, *shard});
+  }
+  return out;
+}
+
+PutJournal::~PutJournal() {
+  absl::MutexLock lock(&mu_);
+  if (fd_ >= 0) ::close(fd_);
+}
+
+void PutJournal::Append(const FarmerContact& farmer, const codec::ShardId& shard_id) {
+  std::string line =
+      absl::StrCat(HexEncode(farmer.id), " ", HexEncode(shard_id), " ", farmer.endpoint, "\n");
+  absl::MutexLock lock(&mu_);
+  if (fd_ < 0) return;
+  // One write(2) per line with O_APPEND: a crash leaves whole lines (and at worst a torn
+  // last one, which Read skips).
+  if (::write(fd_, line.data(), line.size()) != static_cast<ssize_t>(line.size())) {
+    GNR_LOG(kWarning) << "cannot append to the put journal " << path_ << ": "
+                      << std::strerror(errno);
+  }
+}
+
+void PutJournal::Remove() {
+  absl::MutexLock lock(&mu_);
+  if (fd_ < 0) return;
+  ::close(fd_);
+  fd_ = -1;
+  ::unlink(path_.c_str());
+}
+
+void VolumeImpl::CleanUpPutJournals() {
+  std::error_code ec;
+  for (const auto& entry : std::filesystem::directory_iterator(staging_dir_, ec)) {
+    if (entry.path().extension() != ".puts") continue;
+    const std::string path = entry.path().string();
+    size_t deleted = 0, kept = 0;
+    for (const PutJournal::Entry& e : PutJournal::Read(path)) {
+      // A shard the catalog places belongs to a committed version (the crash came after the
+      // commit, before the journal was removed): keep it.
+      absl::StatusOr<std::vector<catalog::Placement>> placed =
+          catalog_->ListPlacementsByShard(e.shard_id);
+      if (!placed.ok() || !placed->empty()) {
+        ++kept;
+        continue;
+      }
+      DeleteShardQuietly(e.farmer, e.shard_id);
+      ++deleted;
+    }
+    GNR_LOG(kInfo) << "upload interrupted before its commit (" << path << "): deleting " << deleted
+                   << " shard(s) it sent"
+                   << (kept > 0 ? absl::StrCat(", ", kept, " placed kept") : "");
+    std::filesystem::remove(entry.path(), ec);
+  }
+}
 
 // ---------------------------------------------------------------------------------------
 // Scheduler
@@ -234,6 +322,7 @@ void VolumeImpl::IssuePut(const std::shared_ptr<SegmentPut>& seg, uint32_t shard
     seg->in_flight[shard] = true;
     seg->outstanding++;
   }
+  if (seg->journal != nullptr) seg->journal->Append(farmer, req.shard_id);
   const absl::Time start = absl::Now();
   std::shared_ptr<Liveness> live = live_;
   env_.network->PutShard(
@@ -455,6 +544,12 @@ absl::Status VolumeImpl::UploadOnce(const std::shared_ptr<InodeState>& st) {
   uint64_t segment_count = 0;
   std::vector<std::shared_ptr<SegmentPut>> segs;
   const absl::Time started = absl::Now();
+  std::shared_ptr<PutJournal> journal;
+  // Gives up the journal of a failed upload (its acked shards are being deleted), unless it
+  // was cancelled by a closing volume: then the next Open deletes what it sent.
+  auto drop_journal = [&journal](const absl::Status& why) {
+    if (journal != nullptr && !absl::IsCancelled(why)) journal->Remove();
+  };
 
   if (StoreInline(params, size)) {
     Bytes plain(size);
@@ -470,6 +565,7 @@ absl::Status VolumeImpl::UploadOnce(const std::shared_ptr<InodeState>& st) {
     nv.inline_blob = std::move(blob);
   } else {
     nv.kind = catalog::VersionKind::kSharded;
+    journal = PutJournal::Open(absl::StrCat(staging_dir_, "/", st->ino, ".puts"));
     GNR_ASSIGN_OR_RETURN(codec::FileEncoder encoder,
                          codec::FileEncoder::Create(params, key, nonce, size));
     segment_count = encoder.segment_count();
@@ -492,6 +588,7 @@ absl::Status VolumeImpl::UploadOnce(const std::shared_ptr<InodeState>& st) {
         break;
       }
       auto seg = std::make_shared<SegmentPut>();
+      seg->journal = journal;
       seg->label = absl::StrCat(label, " segment ", es.index);
       seg->segment = es.index;
       seg->k = static_cast<uint32_t>(params.data_shards);
@@ -535,6 +632,7 @@ absl::Status VolumeImpl::UploadOnce(const std::shared_ptr<InodeState>& st) {
         manifest.ok() ? codec::EncodeFileManifest(*manifest) : manifest.status();
     if (!encoded.ok()) {
       AbortSegments(segs);
+      drop_journal(encoded.status());
       return encoded.status();
     }
     stored = StoredBytesOf(*manifest);
@@ -594,8 +692,11 @@ absl::Status VolumeImpl::UploadOnce(const std::shared_ptr<InodeState>& st) {
   }();
   if (!commit.ok()) {
     AbortSegments(segs);
+    drop_journal(commit);
     return Annotate(commit, "committing the version");
   }
+  // The catalog places every acked shard now (later acks are recorded as they come).
+  if (journal != nullptr) journal->Remove();
 
   // Committed. Acks that arrived since the snapshot above get their placements now; later
   // ones are recorded by the put callbacks; failures are retried on spares in background.
