@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <poll.h>
+#include <signal.h>
 #include <spawn.h>
 #include <sys/mount.h>
 #include <sys/syscall.h>
@@ -9,6 +10,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdint>
 #include <cstring>
 
 #include "absl/status/status.h"
@@ -49,6 +51,45 @@ bool ChildForceUnmount(const char* mountpoint) {
   return WIFEXITED(status) && WEXITSTATUS(status) == 0;
 }
 
+// True once `parent` is being killed: a SIGKILL is pending for it (/proc/<pid>/status
+// "ShdPnd" or "SigPnd" has bit SIGKILL - 1 set), or it is gone (this child was reparented).
+// Async-signal-safe: only syscalls and hand-written parsing.
+bool ParentKilled(pid_t parent) {
+  if (getppid() != parent) return true;
+  char path[48] = "/proc/";
+  char digits[16];
+  int d = 0;
+  for (unsigned v = static_cast<unsigned>(parent); v > 0 && d < 15; v /= 10) {
+    digits[d++] = static_cast<char>('0' + v % 10);
+  }
+  size_t at = 6;
+  while (d > 0) path[at++] = digits[--d];
+  for (const char* t = "/status"; *t != '\0'; ++t) path[at++] = *t;
+  path[at] = '\0';
+  int fd = open(path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return errno == ENOENT;
+  char buf[4096];
+  ssize_t n = read(fd, buf, sizeof(buf) - 1);
+  close(fd);
+  if (n <= 0) return false;
+  buf[n] = '\0';
+  for (ssize_t i = 0; i + 8 < n; ++i) {
+    if (buf[i] != '\n') continue;
+    const char* line = buf + i + 1;
+    if (std::strncmp(line, "ShdPnd:", 7) != 0 && std::strncmp(line, "SigPnd:", 7) != 0) continue;
+    uint64_t mask = 0;
+    for (const char* c = line + 7; *c != '\n' && *c != '\0'; ++c) {
+      if (*c >= '0' && *c <= '9') {
+        mask = mask << 4 | static_cast<uint64_t>(*c - '0');
+      } else if (*c >= 'a' && *c <= 'f') {
+        mask = mask << 4 | static_cast<uint64_t>(*c - 'a' + 10);
+      }
+    }
+    if (mask & (uint64_t{1} << (SIGKILL - 1))) return true;
+  }
+  return false;
+}
+
 [[noreturn]] void ChildMain(int read_fd, const char* mountpoint, int timeout_ms,
                             const std::string& timeout_message) {
   // Keep stderr for the message; drop every other inherited descriptor (in particular
@@ -58,15 +99,34 @@ bool ChildForceUnmount(const char* mountpoint) {
     dup2(read_fd, 3);
   }
   syscall(SYS_close_range, 4u, ~0u, 0u);
+  // EOF alone is not enough: a test process killed (CTest's timeout) while its test thread
+  // waits in a syscall on its own mount never exits, since the FUSE threads that would
+  // answer are dead and the request waits uninterruptibly; its descriptors (our pipe) stay
+  // open. So also look every 200 ms whether the parent is being killed, and then abort the
+  // connection at once.
+  const pid_t parent = getppid();
+  constexpr int kTickMs = 200;
   struct pollfd pfd = {3, POLLIN, 0};
-  int r;
-  do {
-    r = poll(&pfd, 1, timeout_ms);
-  } while (r < 0 && errno == EINTR);
-  if (r == 0) {
+  int waited_ms = 0;
+  bool timed_out = false;
+  for (;;) {
+    const int slice = timeout_ms - waited_ms < kTickMs ? timeout_ms - waited_ms : kTickMs;
+    const int r = poll(&pfd, 1, slice > 0 ? slice : 0);
+    if (r < 0 && errno == EINTR) continue;
+    if (r != 0) break;  // EOF (the guard was destroyed or the process is gone), or an error
+    waited_ms += slice;
+    if (ParentKilled(parent)) break;
+    if (waited_ms >= timeout_ms) {
+      timed_out = true;
+      break;
+    }
+  }
+  if (timed_out) {
     WriteAll(2, timeout_message.data(), timeout_message.size());
   }
   ChildForceUnmount(mountpoint);
+  // A dead test cannot remove its (now empty) mount directory: do it for it.
+  if (ParentKilled(parent)) rmdir(mountpoint);
   _exit(0);
 }
 

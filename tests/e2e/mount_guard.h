@@ -13,8 +13,12 @@
 //   - the guard is destroyed (normal end of the test; usually the mount is already gone and
 //     the umount2 is a harmless EINVAL),
 //   - the test process dies (crash, abort, CTest's timeout kill): the pipe reads EOF,
+//   - the test process is being killed (SIGKILL pending, checked every 200 ms) but cannot
+//     exit because its test thread waits in a syscall on its own in-process mount, whose
+//     FUSE threads are already gone (no EOF would ever come),
 //   - `timeout` passes: the test is stuck; the child prints which mount it aborted.
-// When not root, the child runs `fusermount3 -uz` instead (no connection abort).
+// When not root, the child runs `fusermount3 -uz` instead (no connection abort). When the test
+// process is dead or being killed, the child also removes the (empty) mount directory.
 //
 // The child only makes async-signal-safe calls, so forking from a multi-threaded test (the
 // FUSE loop threads are running) is safe. Not thread-safe itself; one owner.

@@ -566,8 +566,7 @@ TEST_P(PosixParityTest, TimestampsMoveCorrectly) {
   });
 }
 
-INSTANTIATE_TEST_SUITE_P(Backends, PosixParityTest,
-                         ::testing::Values(Backend::kMemory, Backend::kVolume),
+INSTANTIATE_TEST_SUITE_P(Backends, PosixParityTest, ::testing::ValuesIn(BackendsUnderTest()),
                          [](const ::testing::TestParamInfo<Backend>& info) {
                            return BackendName(info.param);
                          });

@@ -164,8 +164,7 @@ TEST_P(ProgramsTest, ConcurrentWritersAndReaders) {
   EXPECT_NE(r.output.find("done"), std::string::npos) << r.output;
 }
 
-INSTANTIATE_TEST_SUITE_P(Backends, ProgramsTest,
-                         ::testing::Values(Backend::kMemory, Backend::kVolume),
+INSTANTIATE_TEST_SUITE_P(Backends, ProgramsTest, ::testing::ValuesIn(BackendsUnderTest()),
                          [](const ::testing::TestParamInfo<Backend>& info) {
                            return BackendName(info.param);
                          });
