@@ -3,23 +3,27 @@
 # over tmpfs and a plain tmpfs copy, all measured in the same run (issue #6's bench):
 #   - sequential write of SIZE MiB, timed until fsync returns (for gnr: committed on the
 #     network, so the figure includes encrypt + erasure-code + sentinels + shard puts);
-#   - cold sequential read of it (kernel caches dropped, gnr's read cache disabled: the
-#     bytes come back from the farmers);
+#   - cold sequential read of it (gnr unmounted and mounted again with its read cache
+#     disabled, kernel caches dropped: the bytes come back from the farmers; with
+#     --network memory only the caches are dropped, the farmers live in the daemon);
 #   - creation rate of 4 KiB files (write + close), then one fsync of the directory (gnr
 #     stages them and uploads in the background, as a local disk's page cache would);
-#   - random 4 KiB reads of the big file, caches dropped first.
+#   - random 4 KiB reads of the big file, after the same remount (gnr) / cache drop.
 # Prints absolute figures and gnr / passthrough ratios (targets: write >= 40%, cold read >=
 # 50%). Nothing here asserts on time. Needs root (tmpfs mount, drop_caches) and /dev/fuse.
 #
 # Usage: bench/drive_bench.sh [--gnr PATH] [--size MIB] [--files N] [--reads N]
-#                             [--mount-args "ARGS"]
+#                             [--network devnet|memory] [--mount-args "ARGS"]
 #   --gnr PATH         the gnr binary (default: build-bench/tools/gnr, else build/tools/gnr)
 #   --size MIB         big file size (default 1024)
 #   --files N          4 KiB files to create (default 2000)
 #   --reads N          random 4 KiB reads (default 4000)
-#   --mount-args ARGS  how gnr mounts (default "--in-memory-network 6": farmers inside the
-#                      daemon, no TCP). For the real loopback network pass the flags printed
-#                      by `gnr devnet up` (--rpc ... --bootstrap ...).
+#   --network devnet   (default) the real loopback network: `gnr devnet up` in a scratch
+#                      directory (anvil + StorageMarket + 6 farmer daemons over ZeroMQ/CURVE),
+#                      the drive mounted with its flags, `gnr devnet down` at the end
+#   --network memory   farmers inside the mount daemon (--in-memory-network 6): no TCP,
+#                      no chain; shows what the network costs
+#   --mount-args ARGS  extra flags for `gnr mount` (after the network's own)
 set -uo pipefail
 cd "$(dirname "$0")/.."
 
@@ -27,21 +31,27 @@ gnr=""
 size_mib=1024
 files=2000
 reads=4000
-mount_args="--in-memory-network 6"
+network=devnet
+mount_args=""
 while [[ $# -gt 0 ]]; do
   case "$1" in
     --gnr) gnr="${2:?--gnr needs a PATH}"; shift 2 ;;
     --size) size_mib="${2:?--size needs MiB}"; shift 2 ;;
     --files) files="${2:?--files needs N}"; shift 2 ;;
     --reads) reads="${2:?--reads needs N}"; shift 2 ;;
+    --network) network="${2:?--network needs devnet or memory}"; shift 2 ;;
     --mount-args) mount_args="${2?--mount-args needs ARGS}"; shift 2 ;;
-    -h|--help) sed -n '2,22p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) sed -n '2,26p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "drive_bench: unknown argument '$1' (try --help)" >&2; exit 64 ;;
   esac
 done
 if [[ -z "$gnr" ]]; then
   for c in build-bench/tools/gnr build/tools/gnr; do [[ -x "$c" ]] && gnr="$c" && break; done
 fi
+[[ "$network" == devnet || "$network" == memory ]] ||
+  { echo "drive_bench: --network must be devnet or memory, not '$network'" >&2; exit 64; }
+[[ "$network" == memory ]] || command -v jq >/dev/null ||
+  { echo "drive_bench: --network devnet needs jq (apt-get install jq)" >&2; exit 69; }
 [[ -x "$gnr" ]] || { echo "drive_bench: no gnr binary; run scripts/build first" >&2; exit 66; }
 gnr=$(realpath "$gnr")
 [[ $(id -u) -eq 0 ]] || { echo "drive_bench: needs root (tmpfs, drop_caches)" >&2; exit 77; }
@@ -50,8 +60,11 @@ example=/usr/share/doc/libfuse3-dev/examples/passthrough_ll.c
 
 tmp=$(mktemp -d /tmp/gnr-drive-bench.XXXXXX)
 cleanup() {
+  # `gnr devnet down` unmounts the drive (waiting for uploads, then forcing) and stops the
+  # chain and the farmers by the PIDs it recorded.
+  [[ -f "$tmp/devnet/devnet.json" ]] && "$gnr" devnet down --dir "$tmp/devnet" >/dev/null 2>&1
+  mountpoint -q "$tmp/gnr" 2>/dev/null && "$gnr" umount "$tmp/gnr" --force >/dev/null 2>&1
   for m in "$tmp/pt" "$tmp/gnr"; do mountpoint -q "$m" 2>/dev/null && fusermount3 -u -z "$m"; done
-  [[ -n "${gnr_pid:-}" ]] && kill "$gnr_pid" 2>/dev/null
   mountpoint -q "$tmp/tmpfs" && umount "$tmp/tmpfs"
   rm -rf "$tmp"
 }
@@ -74,11 +87,13 @@ bytes=$((size_mib * 1048576))
 
 # measure DIR: prints "write read create randread" (MiB/s, MiB/s, files/s, reads/s).
 # $2 = a command run between the write and the cold read (drops what is cached).
+# The time of each `between` goes to $tmp/between.<n> (for gnr: the uploads unmount waits
+# for).
 measure() {
   local dir=$1 between=$2 t0 t1 w r c q
   t0=$(now); dd if="$tmp/tmpfs/src/big" of="$dir/big" bs=1M conv=fsync status=none || return 1
   t1=$(now); w=$(rate "$bytes" "$t0" "$t1")
-  eval "$between"
+  t0=$(now); eval "$between"; now > "$tmp/between.1"; echo "$t0" >> "$tmp/between.1"
   t0=$(now); dd if="$dir/big" of=/dev/null bs=1M status=none || return 1
   t1=$(now); r=$(rate "$bytes" "$t0" "$t1")
   c=$(python3 - "$dir/small" "$files" <<'EOF'
@@ -96,7 +111,7 @@ os.close(fd)
 print(f"{n / (time.monotonic() - t):.1f}")
 EOF
   ) || return 1
-  eval "$between"
+  t0=$(now); eval "$between"; now > "$tmp/between.2"; echo "$t0" >> "$tmp/between.2"
   q=$(python3 - "$dir/big" "$reads" <<'EOF'
 import os, random, sys, time
 path, n = sys.argv[1], int(sys.argv[2])
@@ -126,19 +141,54 @@ read -r pt_w pt_r pt_c pt_q < <(measure "$tmp/pt" drop_caches) || exit 1
 fusermount3 -u "$tmp/pt"
 rm -rf "$tmp/tmpfs/pt"/*
 
-echo "== gnr mount ($mount_args)"
+if [[ "$network" == devnet ]]; then
+  echo "== gnr devnet up (anvil + 6 farmer daemons on loopback, state in $tmp/devnet)"
+  if ! "$gnr" devnet up --dir "$tmp/devnet" --mount "$tmp/gnr" --farmers 6 --json \
+       > "$tmp/devnet.json" 2> "$tmp/devnet.log"; then
+    cat "$tmp/devnet.log" >&2
+    exit 1
+  fi
+  # devnet mounted the drive with its read cache on; the bench mounts it itself, cache off,
+  # with the same flags devnet used (its summary prints them).
+  "$gnr" umount "$tmp/gnr" >/dev/null || exit 1
+  state=$(jq -r .mount.state_dir "$tmp/devnet.json")
+  mapfile -t net_args < <(jq -r '"--rpc", .chain.rpc_url, "--contract", .contract,
+      "--keystore", .wallet.keystore, "--password-file", .wallet.password_file,
+      "--bucket", .bucket.id,
+      (.farmers[] | "--bootstrap", "\(.endpoint)#\(.curve_public_key)"),
+      "--data-shards", (.mount.data_shards | tostring),
+      "--parity-shards", (.mount.parity_shards | tostring)' "$tmp/devnet.json")
+else
+  state=$tmp/state
+  net_args=(--in-memory-network 6)
+fi
 # shellcheck disable=SC2086
-"$gnr" mount "$tmp/gnr" --state "$tmp/state" --cache-size 0 $mount_args || exit 1
-read -r g_w g_r g_c g_q < <(measure "$tmp/gnr" drop_caches) || { echo "gnr measurement failed" >&2; exit 1; }
+mount_gnr() { "$gnr" mount "$tmp/gnr" --state "$state" --cache-size 0 "${net_args[@]}" $mount_args >/dev/null; }
+# A cold start: unmount (waits for every upload), mount again (read cache off), drop the
+# kernel's caches.
+remount_gnr() { "$gnr" umount "$tmp/gnr" --timeout 900 >/dev/null && mount_gnr && drop_caches; }
+
+echo "== gnr mount (--network $network${mount_args:+ $mount_args})"
+mount_gnr || exit 1
+# In-memory farmers live in the daemon: a remount would lose them, so that mode only drops
+# the kernel's caches (its read cache is off).
+between=remount_gnr
+[[ "$network" == memory ]] && between=drop_caches
+read -r g_w g_r g_c g_q < <(measure "$tmp/gnr" "$between") || { echo "gnr measurement failed" >&2; exit 1; }
+g_up=$(awk '{ t[NR] = $1 } END { printf "%.1f", t[1] - t[2] }' "$tmp/between.2")
 "$gnr" umount "$tmp/gnr" --timeout 600 >/dev/null || fusermount3 -u -z "$tmp/gnr"
 
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.0f%%", 100 * a / b }'; }
 echo
-echo "== drive summary ($size_mib MiB file, $files files of 4 KiB, $reads random reads; $(nproc) CPUs)"
+echo "== drive summary (network: $network; $size_mib MiB file, $files files of 4 KiB, $reads random reads; $(nproc) CPUs)"
 printf "  %-34s %12s %12s %8s %8s\n" "" "gnr" "passthrough" "ratio" "target"
 printf "  %-34s %8s MiB/s %6s MiB/s %8s %8s\n" "sequential write (until fsync)" "$g_w" "$pt_w" "$(ratio "$g_w" "$pt_w")" ">=40%"
 printf "  %-34s %8s MiB/s %6s MiB/s %8s %8s\n" "cold sequential read" "$g_r" "$pt_r" "$(ratio "$g_r" "$pt_r")" ">=50%"
 printf "  %-34s %8s /s    %6s /s    %8s\n" "4 KiB file creation" "$g_c" "$pt_c" "$(ratio "$g_c" "$pt_c")"
 printf "  %-34s %8s /s    %6s /s    %8s\n" "random 4 KiB reads" "$g_q" "$pt_q" "$(ratio "$g_q" "$pt_q")"
 printf "  %-34s %8s MiB/s\n" "tmpfs copy (reference)" "$tmpfs_rate"
+if [[ "$network" == devnet ]]; then
+  printf "  %-34s %8s s\n" "gnr: unmount + remount after files" "$g_up"
+  echo "    (unmount waits until the $files small files are uploaded)"
+fi
 echo "  (load average $(cut -d' ' -f1-3 /proc/loadavg))"
