@@ -161,7 +161,16 @@ std::vector<MountRecord> AllRecords() {
   return out;
 }
 
-bool ProcessAlive(int pid) { return pid > 0 && (kill(pid, 0) == 0 || errno == EPERM); }
+bool ProcessAlive(int pid) {
+  if (pid <= 0 || (kill(pid, 0) != 0 && errno != EPERM)) return false;
+  // A zombie (killed, not yet reaped by its parent: e.g. a daemon killed -9 whose parent is
+  // an init that does not reap) is dead: its mount record is stale.
+  std::ifstream stat(absl::StrCat("/proc/", pid, "/stat"));
+  std::string line;
+  if (!std::getline(stat, line)) return true;  // no /proc: trust kill()
+  size_t paren = line.rfind(')');  // the command name may contain spaces and parentheses
+  return paren == std::string::npos || paren + 2 >= line.size() || line[paren + 2] != 'Z';
+}
 
 absl::StatusOr<Json> ControlRequest(const std::string& socket_path, const Json& request) {
   absl::StatusOr<sockaddr_un> addr = Address(socket_path);

@@ -50,6 +50,7 @@ void RemoveRecord(const MountRecord& record);
 std::optional<MountRecord> FindRecord(const std::string& abs_mountpoint);
 // Every registered record (stale ones too: check the pid).
 std::vector<MountRecord> AllRecords();
+// True while process `pid` runs (a zombie, killed but not yet reaped, counts as dead).
 bool ProcessAlive(int pid);
 
 // Sends one request; Unavailable when nothing listens on the socket.

@@ -27,6 +27,8 @@ wait_until() {  # wait_until <seconds> <command...>
   local deadline=$((SECONDS + $1)); shift
   until "$@"; do [ $SECONDS -ge $deadline ] && return 1; sleep 0.1; done
 }
+# A process that is gone, or a zombie (exited, not yet reaped by its parent), has exited.
+exited() { ! kill -0 "$1" 2>/dev/null || [ "$(awk '{print $3}' "/proc/$1/stat" 2>/dev/null)" = Z ]; }
 daemon_pid() { sed -n 's/.*daemon pid \([0-9]*\).*/\1/p' "$1"; }
 passed=0
 ok() { passed=$((passed + 1)); }
@@ -91,7 +93,7 @@ ok
 # 7. A clean umount waits for the uploads, unmounts, and the daemon exits.
 timeout 120 "$GNR" umount "$mnt" >"$tmp/out" 2>"$tmp/err" || fail "umount: $(cat "$tmp/err")"
 is_mounted && fail "still mounted after umount"
-kill -0 "$pid" 2>/dev/null && fail "daemon $pid still running after umount"
+exited "$pid" || fail "daemon $pid still running after umount"
 timeout 20 "$GNR" status | grep -q "no gnrfs drive is mounted" || fail "status after umount"
 ok
 
@@ -104,7 +106,7 @@ timeout 60 "$GNR" umount "$mnt" --force --timeout 0 >"$tmp/out" 2>"$tmp/err" ||
   fail "umount --force: $(cat "$tmp/err")"
 grep -q "/pending" "$tmp/err" || fail "umount --force did not list the pending file"
 is_mounted && fail "still mounted after umount --force"
-wait_until 30 bash -c "! kill -0 $pid 2>/dev/null" || fail "daemon did not exit after --force"
+wait_until 30 exited "$pid" || fail "daemon did not exit after --force"
 ok
 
 # 9. Foreground: SIGTERM unmounts cleanly.
