@@ -310,6 +310,9 @@ class VolumeImpl final : public Volume {
   void WorkerLoop();
   // Queues an upload of `ino` at `due` (earlier of an existing due time and `due`).
   void ScheduleUploadLocked(Ino ino, absl::Time due) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // An upload just committed, so the network takes uploads again: uploads waiting out the
+  // backoff of a failure (farmers that were down, say) are due now, not in up to a minute.
+  void RetryBackedOffUploadsNowLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void RunUpload(const std::shared_ptr<InodeState>& st);
   void PruneTopUpsLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Waits on `mu` (held) for `cond` until `deadline`, giving up early when the Volume is

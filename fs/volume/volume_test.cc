@@ -449,6 +449,44 @@ TEST_F(VolumeTest, FsyncFailsWithEioWhenTooFewFarmersAndRetriesLater) {
   EXPECT_EQ(back, data);
 }
 
+TEST_F(VolumeTest, ACommitWakesUploadsWaitingOutAFailureBackoff) {
+  VolumeOptions o = Options();
+  o.retry_delay = absl::Minutes(1);  // the fake clock never gets there in this test
+  OpenVolume(o);
+  for (int i = 0; i < 4; ++i) network_.SetDown(i, true);  // 2 left < k+1
+  Bytes a_data = RandomBytes(rng_, 20000);
+  Ino a = WriteFile("a", a_data, /*fsync=*/false);
+  // Its first attempt fails for want of farmers; the retry is due a minute later.
+  bool failed = false;
+  for (int i = 0; i < 500 && !failed; ++i) {
+    for (const PendingUpload& p : volume_->PendingUploads()) {
+      failed |= p.ino == a && p.state.starts_with("retrying");
+    }
+    if (!failed) absl::SleepFor(absl::Milliseconds(10));
+  }
+  ASSERT_TRUE(failed);
+
+  // The farmers are back and another file commits: "a" goes at once, not after its backoff.
+  for (int i = 0; i < 4; ++i) network_.SetDown(i, false);
+  Bytes b_data = RandomBytes(rng_, 30000);
+  Ino b = WriteFile("b", b_data, /*fsync=*/true);
+  // (Not WaitForUploads: it would start every pending upload itself.)
+  bool a_committed = false;
+  for (int i = 0; i < 1000 && !a_committed; ++i) {
+    a_committed = true;
+    for (const PendingUpload& p : volume_->PendingUploads()) {
+      a_committed &= !(p.ino == a && !p.committed);
+    }
+    if (!a_committed) absl::SleepFor(absl::Milliseconds(10));
+  }
+  EXPECT_TRUE(a_committed);
+  OpenVolume(o);
+  ASSERT_OK_AND_ASSIGN(Bytes back, ReadFile(a));
+  EXPECT_EQ(back, a_data);
+  ASSERT_OK_AND_ASSIGN(back, ReadFile(b));
+  EXPECT_EQ(back, b_data);
+}
+
 TEST_F(VolumeTest, RestartResumesPendingUploads) {
   OpenVolume();
   for (int i = 0; i < network_.farmer_count(); ++i) network_.SetHold(i, true);

@@ -129,6 +129,18 @@ void VolumeImpl::ScheduleUploadLocked(Ino ino, absl::Time due) {
   ++wake_seq_;
 }
 
+void VolumeImpl::RetryBackedOffUploadsNowLocked() {
+  const absl::Time now = env_.clock->Now();
+  for (auto& [ino, due] : upload_due_) {
+    auto it = inodes_.find(ino);
+    if (due > now && it != inodes_.end() && it->second->retry_shift > 0) {
+      due = now;
+      it->second->retry_shift = 0;
+      ++wake_seq_;
+    }
+  }
+}
+
 void VolumeImpl::ScheduleTopUp(const std::shared_ptr<SegmentPut>& seg) {
   absl::MutexLock lock(&mu_);
   if (stop_) return;
@@ -225,7 +237,10 @@ void VolumeImpl::RunUpload(const std::shared_ptr<InodeState>& st) {
     absl::MutexLock lock(&mu_);
     orphan = st->orphan;
     handles = st->open_handles;
-    if (status.ok()) st->retry_shift = 0;
+    if (status.ok()) {
+      st->retry_shift = 0;
+      RetryBackedOffUploadsNowLocked();
+    }
   }
   if (!status.ok() && orphan) {
     GNR_LOG(kInfo) << "upload of " << PathOf(st->ino) << " abandoned: the file was removed ("
