@@ -9,6 +9,7 @@
 #include "common/log.h"
 #include "common/strings.h"
 #include "crypto/random.h"
+#include "net/shard/contact_hint.h"
 #include "net/zmq/shared_bytes.h"
 
 namespace gnr::remote {
@@ -17,7 +18,7 @@ namespace {
 kademlia::NodeId ToNodeId(const volume::FarmerId& id) { return kademlia::NodeId(id); }
 
 volume::FarmerContact ToContact(const shard::FarmerAddress& address) {
-  return {.id = address.id.bytes(), .endpoint = NetShardNetwork::EncodeHint(address)};
+  return {.id = address.id.bytes(), .endpoint = shard::EncodeContactHint(address)};
 }
 
 }  // namespace
@@ -30,29 +31,6 @@ NetShardNetwork::NetShardNetwork(node::Host& host, shard::ShardClient& client,
       options_(options),
       state_(std::make_shared<State>()) {
   state_->dead_farmer_backoff = options.dead_farmer_backoff;
-}
-
-std::string NetShardNetwork::EncodeHint(const shard::FarmerAddress& address) {
-  return absl::StrCat(address.endpoint, "#", HexEncode(address.curve_key));
-}
-
-absl::StatusOr<shard::FarmerAddress> NetShardNetwork::ParseHint(const volume::FarmerId& id,
-                                                                std::string_view hint) {
-  size_t hash = hint.rfind('#');
-  if (hash == std::string_view::npos || hash == 0) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("farmer hint '", AbslView(hint), "' is not <endpoint>#<64 hex curve key>"));
-  }
-  absl::StatusOr<FixedBytes<32>> key = HexDecodeFixed<32>(hint.substr(hash + 1));
-  if (!key.ok()) {
-    return absl::InvalidArgumentError(absl::StrCat("farmer hint '", AbslView(hint),
-                                                   "': bad curve key: ", key.status().message()));
-  }
-  shard::FarmerAddress address;
-  address.id = ToNodeId(id);
-  address.endpoint = std::string(hint.substr(0, hash));
-  address.curve_key = *key;
-  return address;
 }
 
 void NetShardNetwork::State::Remember(const shard::FarmerAddress& address) {
@@ -120,7 +98,8 @@ void NetShardNetwork::Resolve(const volume::FarmerContact& farmer,
     then(*std::move(cached));
     return;
   }
-  if (absl::StatusOr<shard::FarmerAddress> hinted = ParseHint(farmer.id, farmer.endpoint);
+  if (absl::StatusOr<shard::FarmerAddress> hinted =
+          shard::ParseContactHint(ToNodeId(farmer.id), farmer.endpoint);
       hinted.ok()) {
     state_->Remember(*hinted);
     then(*std::move(hinted));

@@ -104,13 +104,6 @@ class NetShardNetwork final : public volume::ShardNetwork {
   // Every farmer this network contacted or learned about, with what the client measured.
   std::vector<FarmerInUse> KnownFarmers() const;
 
-  // The hint of an address: "<endpoint>#<curve key hex>".
-  static std::string EncodeHint(const shard::FarmerAddress& address);
-  // The address a hint names for farmer `id`. InvalidArgument if the hint has no
-  // well-formed "#<64 hex>" CURVE key or no endpoint.
-  static absl::StatusOr<shard::FarmerAddress> ParseHint(const volume::FarmerId& id,
-                                                        std::string_view hint);
-
  private:
   // What callbacks still in flight may touch after this object is gone (the client and the
   // host run callbacks of requests made before destruction): shared with them.

@@ -109,20 +109,6 @@ class NetShardNetworkTest : public ::testing::Test {
   std::unique_ptr<NetShardNetwork> network_;
 };
 
-TEST(NetShardNetworkHint, RoundTripsAndRejectsMalformed) {
-  shard::FarmerAddress a;
-  a.id = kademlia::NodeId(FixedBytes<20>{1, 2, 3});
-  a.endpoint = "tcp://127.0.0.1:4100";
-  a.curve_key[0] = 0xab;
-  std::string hint = NetShardNetwork::EncodeHint(a);
-  ASSERT_OK_AND_ASSIGN(shard::FarmerAddress back, NetShardNetwork::ParseHint(a.id.bytes(), hint));
-  EXPECT_EQ(back, a);
-  EXPECT_STATUS(NetShardNetwork::ParseHint(a.id.bytes(), "tcp://127.0.0.1:4100"),
-                absl::StatusCode::kInvalidArgument);
-  EXPECT_STATUS(NetShardNetwork::ParseHint(a.id.bytes(), "tcp://x:1#abcd"),
-                absl::StatusCode::kInvalidArgument);
-}
-
 TEST_F(NetShardNetworkTest, PutGetDeleteRoundTrip) {
   crypto::Hash256 key = rng_.Generate<32>();
   ASSERT_OK_AND_ASSIGN(std::vector<volume::FarmerContact> chosen,
