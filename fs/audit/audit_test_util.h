@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "absl/synchronization/notification.h"
 #include "common/clock.h"
 #include "crypto/random.h"
 #include "fs/audit/types.h"
@@ -18,6 +19,7 @@
 #include "fs/codec/encoder.h"
 #include "fs/codec/keys.h"
 #include "fs/codec/manifest.h"
+#include "fs/volume/shard_network.h"
 #include "gtest/gtest.h"
 #include "tests/testing/status_matchers.h"
 
@@ -132,6 +134,31 @@ inline catalog::VersionId AddCommittedFile(catalog::Catalog& catalog, Clock& clo
   }
   EXPECT_TRUE(catalog.CommitVersion(*id).ok());
   return *id;
+}
+
+// Stores every shard of `file` through `network` where AddCommittedFile placed it: shard i
+// of segment s on contacts[(s + i) % contacts.size()]. Blocks until each put answered.
+inline void PutShards(volume::ShardNetwork& network,
+                      const std::vector<volume::FarmerContact>& contacts, const EncodedFile& file) {
+  for (uint64_t s = 0; s < file.manifest.segments.size(); ++s) {
+    for (uint32_t i = 0; i < file.manifest.total_shards(); ++i) {
+      const codec::ShardManifest& sm = file.manifest.segments[s].shards[i];
+      volume::PutShardRequest put;
+      put.bucket_id = {'b', 'k'};
+      put.shard_id = sm.id;
+      put.data = std::make_shared<const Bytes>(file.shards[s][i]);
+      put.size = put.data->size();
+      put.merkle_root = sm.merkle_root;
+      put.leaf_size = file.manifest.leaf_size;
+      absl::Notification done;
+      network.PutShard(contacts[(s + i) % contacts.size()], std::move(put),
+                       [&](absl::StatusOr<volume::FarmerContact> r) {
+                         EXPECT_TRUE(r.ok()) << r.status();
+                         done.Notify();
+                       });
+      done.WaitForNotification();
+    }
+  }
 }
 
 inline FarmerId FarmerN(uint8_t n) {

@@ -136,24 +136,9 @@ class RetagTest : public ::testing::Test {
     // Whole segments only: every stored shard has the same length.
     file_ = testing::EncodeFile(kSegments * testing::SmallParams().segment_size, 21);
     version_ = testing::AddCommittedFile(*catalog_, clock_, file_, farmers_);
-    for (uint64_t s = 0; s < file_.manifest.segments.size(); ++s) {
-      for (uint32_t i = 0; i < file_.manifest.total_shards(); ++i) {
-        volume::PutShardRequest put;
-        put.bucket_id = {'b', 'k'};
-        put.shard_id = file_.manifest.segments[s].shards[i].id;
-        put.data = std::make_shared<const Bytes>(file_.shards[s][i]);
-        put.size = put.data->size();
-        put.merkle_root = file_.manifest.segments[s].shards[i].merkle_root;
-        put.leaf_size = file_.manifest.leaf_size;
-        absl::Notification done;
-        network_.PutShard(network_.contact(static_cast<int>((s + i) % 6)), std::move(put),
-                          [&](absl::StatusOr<volume::FarmerContact> r) {
-                            EXPECT_TRUE(r.ok()) << r.status();
-                            done.Notify();
-                          });
-        done.WaitForNotification();
-      }
-    }
+    std::vector<volume::FarmerContact> contacts;
+    for (int i = 0; i < 6; ++i) contacts.push_back(network_.contact(i));
+    testing::PutShards(network_, contacts, file_);
     keys_ = [this](const catalog::Version&) -> absl::StatusOr<codec::FileKey> { return file_.key; };
     repairer_ = std::make_unique<Repairer>(*catalog_, network_, keys_, clock_);
     audit_net_ = std::make_unique<StorageBackedAuditNetwork>(

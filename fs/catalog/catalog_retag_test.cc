@@ -19,48 +19,12 @@ class RetagSchemaTest : public ::testing::Test {
     Catalog::Options options;
     options.schema_version = schema;
     ASSERT_OK_AND_ASSIGN(catalog_, Catalog::Open(path(), clock_, options));
-    Bucket b;
-    b.id = {'b'};
-    b.size_bytes = 1 << 20;
-    b.start = clock_.Now();
-    b.expiry = clock_.Now() + absl::Hours(24);
-    ASSERT_OK(catalog_->PutBucket(b));
-    ASSERT_OK_AND_ASSIGN(Attr f, catalog_->CreateNode(kRootIno, "f", NodeSpec{}));
-    manifest_.file_size = 1000;
-    manifest_.nonce.fill(3);
-    manifest_.data_shards = 1;
-    manifest_.parity_shards = 1;
-    manifest_.segment_size = 4096;
-    manifest_.leaf_size = 1024;
-    manifest_.group_size = 8;
-    codec::SegmentManifest seg;
-    seg.plaintext_length = 1000;
-    seg.shard_length = 1000;
-    seg.sentinel_count = 16;
-    for (uint32_t t = 0; t < 2; ++t) {
-      codec::ShardManifest s;
-      s.id = codec::ComputeShardId(manifest_.nonce, 0, t, 0);
-      s.stored_length = 1000 + 32 * 16;
-      seg.shards.push_back(s);
-    }
-    manifest_.segments.push_back(seg);
-    NewVersion v;
-    v.ino = f.ino;
-    v.size = 1000;
-    v.nonce = manifest_.nonce;
-    v.bucket_id = {'b'};
-    ASSERT_OK_AND_ASSIGN(v.manifest, codec::EncodeFileManifest(manifest_));
-    ASSERT_OK_AND_ASSIGN(version_, catalog_->AddVersion(v));
-    for (uint32_t t = 0; t < 2; ++t) {
-      NewPlacement p;
-      p.version = version_;
-      p.shard_index = t;
-      p.shard_id = manifest_.segments[0].shards[t].id;
-      p.farmer.fill(static_cast<uint8_t>(t + 1));
-      p.state = PlacementState::kAcked;
-      p.groups_used = {0x05};
-      ASSERT_OK_AND_ASSIGN(placements_[t], catalog_->AddPlacement(p));
-    }
+    ASSERT_OK_AND_ASSIGN(testing::TwoShardFile file,
+                         testing::AddTwoShardFile(*catalog_, clock_, Bytes{0x05}));
+    manifest_ = file.manifest;
+    version_ = file.version;
+    placements_[0] = file.placements[0];
+    placements_[1] = file.placements[1];
   }
   std::string path() const { return dir_.File("catalog.db"); }
 
