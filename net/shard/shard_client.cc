@@ -93,6 +93,12 @@ void ShardClient::Send(const FarmerAddress& farmer, ShardOp op, Bytes header,
                        net_zmq::SharedBytes payload, absl::Duration timeout,
                        absl::AnyInvocable<void(absl::StatusOr<net_zmq::Message>)> on_reply) {
   const absl::Time start = clock_.Now();
+  // Shard bytes (PUT's payload, GET's reply) take the bulk channel: the farmer checks a PUT
+  // against the payer-signed Merkle root and we check every GET leaf against ours, so CURVE
+  // would only encrypt ciphertext a second time (net/zmq/bulk.h).
+  const net_zmq::Channel channel = op == ShardOp::kPut || op == ShardOp::kGet
+                                       ? net_zmq::Channel::kBulk
+                                       : net_zmq::Channel::kControl;
   options_.transport->SendRequest(
       net_zmq::PeerAddress{farmer.endpoint, farmer.curve_key},
       net_zmq::Message{std::move(header), std::move(payload)}, timeout,
@@ -100,7 +106,8 @@ void ShardClient::Send(const FarmerAddress& farmer, ShardOp op, Bytes header,
        on_reply = std::move(on_reply)](absl::StatusOr<net_zmq::Message> reply) mutable {
         stats->Record(id, op, stats->clock->Now() - start, reply.status());
         on_reply(std::move(reply));
-      });
+      },
+      channel);
 }
 
 void ShardClient::Put(const FarmerAddress& farmer, PutShardArgs args, Callback<PutShardAck> done) {

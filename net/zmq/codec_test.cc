@@ -2,6 +2,7 @@
 // SharedBytes and endpoint validation.
 #include "common/hex.h"
 #include "gtest/gtest.h"
+#include "net/zmq/bulk.h"
 #include "net/zmq/curve.h"
 #include "net/zmq/envelope.h"
 #include "net/zmq/shared_bytes.h"
@@ -30,7 +31,7 @@ TEST(Envelope, RejectsMalformed) {
                 absl::StatusCode::kInvalidArgument);
   EXPECT_STATUS(DecodeEnvelope(HexLiteral("01000000000000000001")),  // kind 0
                 absl::StatusCode::kInvalidArgument);
-  EXPECT_STATUS(DecodeEnvelope(HexLiteral("01040000000000000001")),  // kind 4
+  EXPECT_STATUS(DecodeEnvelope(HexLiteral("01050000000000000001")),  // kind 5 (bulk only)
                 absl::StatusCode::kInvalidArgument);
   absl::Status status = DecodeEnvelope(HexLiteral("0101")).status();
   EXPECT_EQ(status.message(), "envelope must be 10 bytes, got 2");
@@ -135,6 +136,93 @@ TEST(ValidatePeerEndpoint, RefusesEverythingElse) {
   }
   EXPECT_STATUS(ValidatePeerEndpoint("tcp://" + std::string(300, 'a') + ":80"),
                 absl::StatusCode::kInvalidArgument);
+}
+
+}  // namespace
+}  // namespace gnr::net_zmq
+
+namespace gnr::net_zmq {
+namespace {
+
+TEST(BulkEnvelope, GoldenRoundTripAndHostileInput) {
+  BulkEnvelope e{FrameKind::kError, {}, 0x0102030405060708};
+  for (size_t i = 0; i < e.session.size(); ++i) e.session[i] = static_cast<uint8_t>(0xa0 + i);
+  FixedBytes<kBulkEnvelopeSize> bytes = EncodeBulkEnvelope(e);
+  EXPECT_EQ(HexEncode(bytes), "0103a0a1a2a3a4a5a6a7a8a9aaabacadaeaf0102030405060708");
+  ASSERT_OK_AND_ASSIGN(BulkEnvelope back, DecodeBulkEnvelope(bytes));
+  EXPECT_EQ(back.kind, FrameKind::kError);
+  EXPECT_EQ(back.session, e.session);
+  EXPECT_EQ(back.request_id, e.request_id);
+
+  Bytes bad(bytes.begin(), bytes.end());
+  bad[1] = static_cast<uint8_t>(FrameKind::kBulkHello);  // a CURVE-only kind
+  EXPECT_STATUS(DecodeBulkEnvelope(bad), absl::StatusCode::kInvalidArgument);
+  bad[1] = 0;
+  EXPECT_STATUS(DecodeBulkEnvelope(bad), absl::StatusCode::kInvalidArgument);
+  bad[1] = 1;
+  bad[0] = 2;
+  EXPECT_STATUS(DecodeBulkEnvelope(bad), absl::StatusCode::kInvalidArgument);
+  EXPECT_STATUS(DecodeBulkEnvelope(ByteView(bytes).first(25)), absl::StatusCode::kInvalidArgument);
+  bad[0] = 1;
+  bad[1] = static_cast<uint8_t>(FrameKind::kBulkUnknownSession);
+  EXPECT_OK(DecodeBulkEnvelope(bad));
+}
+
+TEST(BulkFrame, SealedHeadersAuthenticateEverythingButThePayloadBytes) {
+  BulkKey key{};
+  key[0] = 7;
+  FixedBytes<kBulkEnvelopeSize> envelope = EncodeBulkEnvelope({FrameKind::kRequest, {}, 42});
+  Bytes sealed = SealBulkFrame(key, BulkDirection::kRequest, envelope, 42, 1000, AsBytes("hdr"));
+  EXPECT_EQ(sealed.size(), 3u + 16u);
+  ASSERT_OK_AND_ASSIGN(Bytes open,
+                       OpenBulkFrame(key, BulkDirection::kRequest, envelope, 42, 1000, sealed));
+  EXPECT_EQ(open, ToBytes("hdr"));
+  // Another direction, id, payload size, envelope, key or a flipped bit: refused.
+  EXPECT_STATUS(OpenBulkFrame(key, BulkDirection::kReply, envelope, 42, 1000, sealed),
+                absl::StatusCode::kDataLoss);
+  EXPECT_STATUS(OpenBulkFrame(key, BulkDirection::kRequest, envelope, 43, 1000, sealed),
+                absl::StatusCode::kDataLoss);
+  EXPECT_STATUS(OpenBulkFrame(key, BulkDirection::kRequest, envelope, 42, 999, sealed),
+                absl::StatusCode::kDataLoss);
+  FixedBytes<kBulkEnvelopeSize> other = EncodeBulkEnvelope({FrameKind::kReply, {}, 42});
+  EXPECT_STATUS(OpenBulkFrame(key, BulkDirection::kRequest, other, 42, 1000, sealed),
+                absl::StatusCode::kDataLoss);
+  BulkKey wrong = key;
+  wrong[31] ^= 1;
+  EXPECT_STATUS(OpenBulkFrame(wrong, BulkDirection::kRequest, envelope, 42, 1000, sealed),
+                absl::StatusCode::kDataLoss);
+  sealed[0] ^= 1;
+  EXPECT_STATUS(OpenBulkFrame(key, BulkDirection::kRequest, envelope, 42, 1000, sealed),
+                absl::StatusCode::kDataLoss);
+  EXPECT_STATUS(OpenBulkFrame(key, BulkDirection::kRequest, envelope, 42, 1000, Bytes(5)),
+                absl::StatusCode::kDataLoss);
+}
+
+TEST(BulkOffer, RoundTripAndHostileInput) {
+  BulkOffer offer;
+  offer.session[0] = 1;
+  offer.key[31] = 2;
+  offer.port = 40001;
+  FixedBytes<kBulkOfferSize> bytes = EncodeBulkOffer(offer);
+  EXPECT_EQ(bytes[0], 1);
+  EXPECT_EQ(bytes[kBulkOfferSize - 2], 40001 >> 8);
+  ASSERT_OK_AND_ASSIGN(BulkOffer back, DecodeBulkOffer(bytes));
+  EXPECT_EQ(back.session, offer.session);
+  EXPECT_EQ(back.key, offer.key);
+  EXPECT_EQ(back.port, 40001);
+  Bytes bad(bytes.begin(), bytes.end());
+  bad[kBulkOfferSize - 2] = bad[kBulkOfferSize - 1] = 0;
+  EXPECT_STATUS(DecodeBulkOffer(bad), absl::StatusCode::kInvalidArgument);  // port 0
+  EXPECT_STATUS(DecodeBulkOffer(ByteView(bytes).first(50)), absl::StatusCode::kInvalidArgument);
+  bad = Bytes(bytes.begin(), bytes.end());
+  bad[0] = 9;
+  EXPECT_STATUS(DecodeBulkOffer(bad), absl::StatusCode::kInvalidArgument);
+
+  ASSERT_OK_AND_ASSIGN(std::string e, EndpointWithPort("tcp://10.0.0.7:4040", 4041));
+  EXPECT_EQ(e, "tcp://10.0.0.7:4041");
+  ASSERT_OK_AND_ASSIGN(e, EndpointWithPort("tcp://[::1]:4040", 9));
+  EXPECT_EQ(e, "tcp://[::1]:9");
+  EXPECT_STATUS(EndpointWithPort("nothing", 1), absl::StatusCode::kInvalidArgument);
 }
 
 }  // namespace

@@ -26,7 +26,7 @@ absl::StatusOr<Envelope> DecodeEnvelope(ByteView frame) {
                                                    " (expected ", kEnvelopeVersion, ")"));
   }
   if (frame[1] < static_cast<uint8_t>(FrameKind::kRequest) ||
-      frame[1] > static_cast<uint8_t>(FrameKind::kError)) {
+      frame[1] > static_cast<uint8_t>(FrameKind::kBulkHello)) {
     return absl::InvalidArgumentError(absl::StrCat("unknown frame kind ", frame[1]));
   }
   Envelope envelope;

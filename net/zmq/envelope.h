@@ -6,7 +6,8 @@
 //
 //   frame 0  envelope, exactly 10 bytes:
 //              byte 0     version, kEnvelopeVersion (1)
-//              byte 1     kind: 1 = request, 2 = reply, 3 = error reply
+//              byte 1     kind: 1 = request, 2 = reply, 3 = error reply,
+//                         4 = bulk hello (a request for a bulk session, net/zmq/bulk.h)
 //              bytes 2-9  request id, unsigned 64-bit big-endian, chosen by the requester
 //   frame 1  request / reply: the typed header (opaque to net/zmq, defined by net/wire)
 //            error reply:     1 byte absl::StatusCode (1..16) + UTF-8 message
@@ -29,7 +30,15 @@ inline constexpr uint8_t kEnvelopeVersion = 1;
 // Longest remote error message kept (longer ones are truncated when encoding and decoding).
 inline constexpr size_t kMaxErrorMessageSize = 1024;
 
-enum class FrameKind : uint8_t { kRequest = 1, kReply = 2, kError = 3 };
+// kBulkHello only on the CURVE connection; kBulkUnknownSession only on the bulk one (the
+// server's unsealed answer to a request of a session it does not know).
+enum class FrameKind : uint8_t {
+  kRequest = 1,
+  kReply = 2,
+  kError = 3,
+  kBulkHello = 4,
+  kBulkUnknownSession = 5,
+};
 
 struct Envelope {
   FrameKind kind = FrameKind::kRequest;
@@ -38,7 +47,7 @@ struct Envelope {
 
 FixedBytes<kEnvelopeSize> EncodeEnvelope(const Envelope& envelope);
 
-// InvalidArgument if `frame` is not a well-formed envelope (the message says why).
+// InvalidArgument if `frame` is not a well-formed envelope (kinds 1-4; the message says why).
 absl::StatusOr<Envelope> DecodeEnvelope(ByteView frame);
 
 // Body of an error reply carrying `status` (must not be OK; an OK status is sent as kInternal).

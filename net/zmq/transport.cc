@@ -24,6 +24,8 @@
 #include "common/log.h"
 #include "common/status.h"
 #include "common/strings.h"
+#include "crypto/random.h"
+#include "net/zmq/bulk.h"
 #include "net/zmq/envelope.h"
 #include "net/zmq/token_bucket.h"
 
@@ -48,6 +50,15 @@ constexpr absl::Duration kBusyWarningInterval = absl::Seconds(10);
 // Malformed-message log lines per kBusyWarningInterval (the rest are only counted).
 constexpr int kDropLogBudget = 20;
 constexpr char kZapEndpoint[] = "inproc://zeromq.zap.01";
+// Bulk channel (net/zmq/bulk.h). A hello waits at most this long for the offer; a peer that
+// offers none (or does not answer) gets bulk requests over CURVE for kBulkRetryAfter.
+constexpr absl::Duration kBulkHelloTimeout = absl::Seconds(5);
+constexpr absl::Duration kBulkRetryAfter = absl::Minutes(1);
+// A server forgets a bulk session unused this long (clients drop theirs after
+// Options::idle_peer_timeout, 2 minutes by default), and keeps at most this many.
+constexpr absl::Duration kBulkSessionIdle = absl::Minutes(10);
+constexpr size_t kMaxBulkSessions = 4096;
+constexpr int kMaxBulkSessionsPerPeer = 4;
 
 std::string ZmqError() { return zmq_strerror(zmq_errno()); }
 
@@ -194,10 +205,17 @@ struct SendCommand {
   absl::Time deadline;
   absl::Duration timeout;
   ReplyCallback done;
+  Channel channel = Channel::kControl;
 };
-struct ReplyCommand {
+// Where a reply goes: the CURVE ROUTER, or the bulk ROUTER sealed with a session's key.
+struct ReplyRoute {
   Bytes routing_id;
   uint64_t request_id = 0;
+  bool bulk = false;
+  BulkSessionId session{};
+};
+struct ReplyCommand {
+  ReplyRoute route;
   CurveKey peer_key{};
   Message reply;
   absl::Status error;  // not OK: send an error reply instead of `reply`
@@ -272,12 +290,8 @@ class Mailbox {
 };
 
 struct ResponderState {
-  ResponderState(std::shared_ptr<Mailbox> mailbox, Bytes routing_id, uint64_t request_id,
-                 const CurveKey& peer_key)
-      : mailbox(std::move(mailbox)),
-        routing_id(std::move(routing_id)),
-        request_id(request_id),
-        peer_key(peer_key) {}
+  ResponderState(std::shared_ptr<Mailbox> mailbox, ReplyRoute route, const CurveKey& peer_key)
+      : mailbox(std::move(mailbox)), route(std::move(route)), peer_key(peer_key) {}
 
   ~ResponderState() {
     if (!answered.exchange(true)) {
@@ -286,14 +300,12 @@ struct ResponderState {
   }
 
   bool Post(Message reply, absl::Status error) {
-    Command command =
-        ReplyCommand{routing_id, request_id, peer_key, std::move(reply), std::move(error)};
+    Command command = ReplyCommand{route, peer_key, std::move(reply), std::move(error)};
     return mailbox->Post(command);
   }
 
   const std::shared_ptr<Mailbox> mailbox;
-  const Bytes routing_id;
-  const uint64_t request_id;
+  const ReplyRoute route;
   const CurveKey peer_key;
   std::atomic<bool> answered{false};
 };
@@ -324,6 +336,7 @@ class Loop {
   Clock& clock() { return *clock_; }
   const Options& options() const { return options_; }
   const std::string& endpoint() const { return endpoint_; }
+  const std::string& bulk_endpoint() const { return bulk_endpoint_; }
   TransportStats stats() const;
 
   static Responder MakeResponder(std::shared_ptr<ResponderState> state) {
@@ -331,21 +344,41 @@ class Loop {
   }
 
  private:
+  // The client side of a peer's bulk channel: kNone until a bulk request needs it, then a
+  // hello over CURVE (kHelloSent), then kReady with the session, or kUnavailable until
+  // `retry_at` (bulk requests go over CURVE meanwhile).
+  enum class BulkState { kNone, kHelloSent, kReady, kUnavailable };
   struct PeerSocket {
     PeerAddress address;
     std::string key;
     void* socket = nullptr;
-    int in_flight = 0;
-    std::deque<uint64_t> waiting;  // request ids not yet handed to the socket
+    int in_flight = 0;                  // both connections
+    std::deque<uint64_t> waiting;       // request ids not yet handed to the socket
+    std::deque<uint64_t> bulk_waiting;  // bulk requests waiting for the bulk channel
     absl::Time last_used;
+    BulkState bulk_state = BulkState::kNone;
+    absl::Time bulk_retry_at;
+    BulkSessionId bulk_session{};
+    BulkKey bulk_key{};
+    void* bulk_socket = nullptr;  // kReady only
   };
   struct Pending {
     PeerSocket* peer = nullptr;
     bool sent = false;
+    bool bulk = false;     // asked for the bulk channel
+    bool on_bulk = false;  // sent on the bulk channel
+    bool resent = false;   // queued again after its session was lost
     absl::Time deadline;
     absl::Duration timeout;
     Message request;  // until sent
     ReplyCallback done;
+  };
+  // A bulk session this node offered (server side).
+  struct BulkSession {
+    BulkKey key{};
+    CurveKey peer_key{};
+    uint64_t last_request_id = 0;  // request ids must increase
+    absl::Time last_used;
   };
   struct IncomingPeer {
     explicit IncomingPeer(TokenBucket bucket) : bucket(bucket) {}
@@ -362,6 +395,7 @@ class Loop {
         clock_(options_.clock != nullptr ? options_.clock : &SystemClockInstance()) {}
 
   absl::Status Init();
+  absl::Status BindBulkRouter();
   void Run();
   void Shutdown();
   void RebuildPollSet();
@@ -375,15 +409,33 @@ class Loop {
   void HandleZap();
   void HandleRouter();
   void OnIncoming(Received& message);
-  void RefuseBusy(IncomingPeer& peer, const std::string& who, const Bytes& routing_id,
-                  uint64_t request_id, const std::string& reason);
+  void HandleBulkRouter();
+  void OnBulkIncoming(Received& message);
+  // The per-peer limits of incoming requests from `key` (created on first use).
+  IncomingPeer& Incoming(const CurveKey& key);
+  // Offers a bulk session to an authenticated CURVE peer (the answer to a kBulkHello).
+  void OfferBulkSession(const PeerInfo& info, const ReplyRoute& route);
+  // Applies the size and per-peer limits to an authenticated request and hands it to the
+  // handler (or answers it with an error).
+  void Dispatch(const PeerInfo& info, const std::string& who, ReplyRoute route, ByteView header,
+                MsgPtr payload);
+  void RefuseBusy(IncomingPeer& peer, const std::string& who, const ReplyRoute& route,
+                  const std::string& reason);
   // Counts a dropped incoming message and logs why (a bounded number of lines per interval,
   // so that a hostile peer cannot flood the log).
   void LogDrop(const std::string& who, std::string_view reason);
-  void SendReply(const Bytes& routing_id, uint64_t request_id, const Message& reply,
-                 const absl::Status& error);
+  void SendReply(const ReplyRoute& route, const Message& reply, const absl::Status& error);
   void HandleDealer(PeerSocket* peer);
   void OnReply(PeerSocket* peer, Received& message);
+  void HandleBulkDealer(PeerSocket* peer);
+  void OnBulkReply(PeerSocket* peer, Received& message);
+  // Sends the hello that asks `peer` for a bulk session.
+  void SendBulkHello(PeerSocket* peer);
+  void OnBulkOffer(const std::string& peer_key, absl::StatusOr<Message> result);
+  // Forgets the bulk session of `peer` (closing its socket) and, with `unavailable`, sends
+  // bulk requests over CURVE until kBulkRetryAfter has passed. Requests sent on the session
+  // are queued again with `resend` (once per request), else they fail with Unavailable.
+  void ResetBulk(PeerSocket* peer, bool unavailable, bool resend);
 
   absl::StatusOr<PeerSocket*> GetPeer(const PeerAddress& address);
   void ClosePeer(PeerSocket* peer, const absl::Status& status);
@@ -410,6 +462,10 @@ class Loop {
   void* context_ = nullptr;
   void* router_ = nullptr;
   void* zap_ = nullptr;
+  void* bulk_router_ = nullptr;  // null: no bulk channel served
+  std::string bulk_endpoint_;
+  uint16_t bulk_port_ = 0;
+  std::unordered_map<std::string, BulkSession> bulk_sessions_;  // by session id bytes
   std::unordered_map<std::string, std::unique_ptr<PeerSocket>> peers_;
   std::unordered_map<uint64_t, Pending> pending_;
   using Deadline = std::pair<absl::Time, uint64_t>;
@@ -419,7 +475,9 @@ class Loop {
   absl::Time next_housekeeping_;
   bool poll_dirty_ = true;
   std::vector<zmq_pollitem_t> poll_items_;
-  std::vector<PeerSocket*> poll_peers_;  // parallel to poll_items_ from index 3
+  // Parallel to poll_items_ from index first_peer_item_: the peer and which of its sockets.
+  std::vector<std::pair<PeerSocket*, bool>> poll_peers_;
+  size_t first_peer_item_ = 3;
   absl::Time drop_window_start_ = absl::InfinitePast();
   int drops_logged_ = 0;
   uint64_t drops_suppressed_ = 0;
@@ -428,7 +486,8 @@ class Loop {
     std::atomic<uint64_t> requests_sent{0}, replies_received{0}, requests_timed_out{0},
         requests_received{0}, requests_handled{0}, requests_rejected_busy{0}, replies_sent{0},
         malformed_dropped{0}, unmatched_replies{0}, zero_copy_frames_sent{0},
-        zero_copy_bytes_sent{0}, peer_sockets{0};
+        zero_copy_bytes_sent{0}, peer_sockets{0}, bulk_requests_sent{0}, bulk_requests_received{0},
+        bulk_sessions{0};
   };
   Counters counters_;
   SendCounters send_counters_{&counters_.zero_copy_frames_sent, &counters_.zero_copy_bytes_sent};
@@ -461,7 +520,7 @@ absl::Status Loop::Init() {
   context_ = zmq_ctx_new();
   if (context_ == nullptr) return absl::InternalError("zmq_ctx_new failed: " + ZmqError());
   zmq_ctx_set(context_, ZMQ_IO_THREADS, options_.io_threads);
-  zmq_ctx_set(context_, ZMQ_MAX_SOCKETS, options_.max_peer_sockets + 64);
+  zmq_ctx_set(context_, ZMQ_MAX_SOCKETS, 2 * options_.max_peer_sockets + 64);
   zmq_ctx_set(context_, ZMQ_BLOCKY, 0);
 
   // The ZAP handler must be bound before the ROUTER accepts connections: it accepts every
@@ -491,14 +550,71 @@ absl::Status Loop::Init() {
     return absl::InternalError("ZMQ_LAST_ENDPOINT failed: " + ZmqError());
   }
   endpoint_ = endpoint;
+  if (options_.serve_bulk) {
+    absl::Status bulk = BindBulkRouter();
+    if (!bulk.ok()) {
+      GNR_LOG(kWarning) << "zmq: no bulk channel (shard bytes go over CURVE): " << bulk;
+      if (bulk_router_ != nullptr) zmq_close(bulk_router_);
+      bulk_router_ = nullptr;
+      bulk_endpoint_.clear();
+    }
+  }
   next_housekeeping_ = clock_->Now() + kHousekeepingInterval;
+  return absl::OkStatus();
+}
+
+absl::Status Loop::BindBulkRouter() {
+  std::string where = options_.bulk_bind_endpoint;
+  if (where.empty()) {
+    // The CURVE endpoint's host; its port + 1, or 0 (any) when it was bound to any port.
+    const size_t colon = options_.bind_endpoint.rfind(':');
+    std::string_view port = colon == std::string::npos
+                                ? ""
+                                : std::string_view(options_.bind_endpoint).substr(colon + 1);
+    int number = 0;
+    for (char c : port) number = c >= '0' && c <= '9' ? number * 10 + (c - '0') : -1;
+    if (port.empty() || number < 0 || number > 65534) {
+      return absl::InvalidArgumentError(absl::StrCat("cannot derive a bulk endpoint from \"",
+                                                     options_.bind_endpoint, "\"; set one"));
+    }
+    GNR_ASSIGN_OR_RETURN(where,
+                         EndpointWithPort(options_.bind_endpoint,
+                                          static_cast<uint16_t>(number == 0 ? 0 : number + 1)));
+  }
+  bulk_router_ = zmq_socket(context_, ZMQ_ROUTER);
+  if (bulk_router_ == nullptr)
+    return absl::InternalError("zmq_socket(ROUTER) failed: " + ZmqError());
+  GNR_RETURN_IF_ERROR(SetCommonOptions(bulk_router_, options_));
+  GNR_RETURN_IF_ERROR(SetInt(bulk_router_, ZMQ_ROUTER_MANDATORY, 1, "ZMQ_ROUTER_MANDATORY"));
+  if (zmq_bind(bulk_router_, where.c_str()) != 0) {
+    return absl::UnavailableError(absl::StrCat("cannot bind ", where, ": ", ZmqError()));
+  }
+  char endpoint[256];
+  size_t size = sizeof(endpoint);
+  if (zmq_getsockopt(bulk_router_, ZMQ_LAST_ENDPOINT, endpoint, &size) != 0) {
+    return absl::InternalError("ZMQ_LAST_ENDPOINT failed: " + ZmqError());
+  }
+  bulk_endpoint_ = endpoint;
+  const size_t colon = bulk_endpoint_.rfind(':');
+  int port = 0;
+  for (size_t i = colon + 1; colon != std::string::npos && i < bulk_endpoint_.size(); ++i) {
+    port = port * 10 + (bulk_endpoint_[i] - '0');
+  }
+  if (port < 1 || port > 65535) {
+    return absl::InternalError(absl::StrCat("bulk ROUTER bound to \"", bulk_endpoint_, "\""));
+  }
+  bulk_port_ = static_cast<uint16_t>(port);
   return absl::OkStatus();
 }
 
 Loop::~Loop() {
   // Normally Shutdown (on the loop thread) has closed everything; this covers a failed Init.
-  for (auto& [key, peer] : peers_) zmq_close(peer->socket);
+  for (auto& [key, peer] : peers_) {
+    zmq_close(peer->socket);
+    if (peer->bulk_socket != nullptr) zmq_close(peer->bulk_socket);
+  }
   if (router_ != nullptr) zmq_close(router_);
+  if (bulk_router_ != nullptr) zmq_close(bulk_router_);
   if (zap_ != nullptr) zmq_close(zap_);
   if (context_ != nullptr) zmq_ctx_term(context_);
 }
@@ -518,6 +634,9 @@ TransportStats Loop::stats() const {
   s.zero_copy_frames_sent = get(counters_.zero_copy_frames_sent);
   s.zero_copy_bytes_sent = get(counters_.zero_copy_bytes_sent);
   s.peer_sockets = get(counters_.peer_sockets);
+  s.bulk_requests_sent = get(counters_.bulk_requests_sent);
+  s.bulk_requests_received = get(counters_.bulk_requests_received);
+  s.bulk_sessions = get(counters_.bulk_sessions);
   return s;
 }
 
@@ -543,8 +662,18 @@ void Loop::Run() {
     // Sockets first: commands may close peer sockets, which invalidates poll_peers_.
     if (poll_items_[1].revents & ZMQ_POLLIN) HandleZap();
     if (poll_items_[2].revents & ZMQ_POLLIN) HandleRouter();
-    for (size_t i = 3; i < poll_items_.size(); ++i) {
-      if (poll_items_[i].revents & ZMQ_POLLIN) HandleDealer(poll_peers_[i - 3]);
+    if (first_peer_item_ == 4 && (poll_items_[3].revents & ZMQ_POLLIN)) HandleBulkRouter();
+    // Handling one socket may close another peer's (ResetBulk): collect first.
+    std::vector<std::pair<PeerSocket*, bool>> ready;
+    for (size_t i = first_peer_item_; i < poll_items_.size(); ++i) {
+      if (poll_items_[i].revents & ZMQ_POLLIN) ready.push_back(poll_peers_[i - first_peer_item_]);
+    }
+    for (auto [peer, bulk] : ready) {
+      if (!bulk) {
+        HandleDealer(peer);
+      } else if (peer->bulk_socket != nullptr) {  // not reset meanwhile
+        HandleBulkDealer(peer);
+      }
     }
     HandleCommands();
     if (mailbox_->closed()) break;
@@ -558,9 +687,15 @@ void Loop::RebuildPollSet() {
   poll_items_.push_back({nullptr, mailbox_->fd(), ZMQ_POLLIN, 0});
   poll_items_.push_back({zap_, 0, ZMQ_POLLIN, 0});
   poll_items_.push_back({router_, 0, ZMQ_POLLIN, 0});
+  if (bulk_router_ != nullptr) poll_items_.push_back({bulk_router_, 0, ZMQ_POLLIN, 0});
+  first_peer_item_ = poll_items_.size();
   for (auto& [key, peer] : peers_) {
     poll_items_.push_back({peer->socket, 0, ZMQ_POLLIN, 0});
-    poll_peers_.push_back(peer.get());
+    poll_peers_.push_back({peer.get(), false});
+    if (peer->bulk_socket != nullptr) {
+      poll_items_.push_back({peer->bulk_socket, 0, ZMQ_POLLIN, 0});
+      poll_peers_.push_back({peer.get(), true});
+    }
   }
   poll_dirty_ = false;
 }
@@ -576,11 +711,16 @@ void Loop::Shutdown() {
   for (const auto& [id, pending] : pending_) ids.push_back(id);
   std::sort(ids.begin(), ids.end());  // complete in submission order
   for (uint64_t id : ids) Finish(id, stopped);
-  for (auto& [key, peer] : peers_) zmq_close(peer->socket);
+  for (auto& [key, peer] : peers_) {
+    zmq_close(peer->socket);
+    if (peer->bulk_socket != nullptr) zmq_close(peer->bulk_socket);
+  }
   peers_.clear();
   counters_.peer_sockets.store(0);
   zmq_close(router_);
   router_ = nullptr;
+  if (bulk_router_ != nullptr) zmq_close(bulk_router_);
+  bulk_router_ = nullptr;
   zmq_close(zap_);
   zap_ = nullptr;
   zmq_ctx_term(context_);
@@ -660,6 +800,7 @@ void Loop::ClosePeer(PeerSocket* peer, const absl::Status& status) {
   std::sort(ids.begin(), ids.end());
   for (uint64_t id : ids) Finish(id, status);
   zmq_close(peer->socket);
+  if (peer->bulk_socket != nullptr) zmq_close(peer->bulk_socket);
   peers_.erase(peer->key);  // destroys *peer
   counters_.peer_sockets.store(peers_.size());
   poll_dirty_ = true;
@@ -669,7 +810,8 @@ void Loop::EnforceSocketLimit(const PeerSocket* keep) {
   if (peers_.size() <= static_cast<size_t>(options_.max_peer_sockets)) return;
   std::vector<PeerSocket*> idle;
   for (auto& [key, peer] : peers_) {
-    if (peer.get() != keep && peer->in_flight == 0 && peer->waiting.empty()) {
+    if (peer.get() != keep && peer->in_flight == 0 && peer->waiting.empty() &&
+        peer->bulk_waiting.empty()) {
       idle.push_back(peer.get());
     }
   }
@@ -698,26 +840,74 @@ void Loop::OnSend(SendCommand command) {
   }
   PeerSocket* p = *peer;
   p->last_used = now;
-  if (p->waiting.size() >= static_cast<size_t>(options_.max_queued_per_peer) &&
+  const size_t queued = p->waiting.size() + p->bulk_waiting.size();
+  if (queued >= static_cast<size_t>(options_.max_queued_per_peer) &&
       p->in_flight >= options_.max_in_flight_per_peer) {
     command.done(absl::ResourceExhaustedError(
         absl::StrCat("too many requests queued for ", command.peer.endpoint, " (", p->in_flight,
-                     " in flight, ", p->waiting.size(), " queued)")));
+                     " in flight, ", queued, " queued)")));
     return;
   }
   uint64_t id = next_request_id_++;
   Pending& pending = pending_[id];
   pending.peer = p;
+  pending.bulk = command.channel == Channel::kBulk && options_.use_bulk;
   pending.deadline = command.deadline;
   pending.timeout = command.timeout;
   pending.request = std::move(command.request);
   pending.done = std::move(command.done);
   deadlines_.push({command.deadline, id});
-  p->waiting.push_back(id);
+  (pending.bulk ? p->bulk_waiting : p->waiting).push_back(id);
   Pump(p);
 }
 
 void Loop::Pump(PeerSocket* peer) {
+  if (!peer->bulk_waiting.empty()) {
+    if (peer->bulk_state == BulkState::kUnavailable && clock_->Now() >= peer->bulk_retry_at) {
+      peer->bulk_state = BulkState::kNone;
+    }
+    if (peer->bulk_state == BulkState::kNone) SendBulkHello(peer);
+    if (peer->bulk_state == BulkState::kUnavailable) {
+      // Over CURVE, in order, behind what already waits there.
+      for (uint64_t id : peer->bulk_waiting) {
+        auto it = pending_.find(id);
+        if (it != pending_.end()) it->second.bulk = false;
+        peer->waiting.push_back(id);
+      }
+      peer->bulk_waiting.clear();
+    }
+  }
+  while (peer->bulk_state == BulkState::kReady &&
+         peer->in_flight < options_.max_in_flight_per_peer && !peer->bulk_waiting.empty()) {
+    uint64_t id = peer->bulk_waiting.front();
+    peer->bulk_waiting.pop_front();
+    auto it = pending_.find(id);
+    if (it == pending_.end()) continue;
+    Pending& pending = it->second;
+    const FixedBytes<kBulkEnvelopeSize> envelope =
+        EncodeBulkEnvelope({FrameKind::kRequest, peer->bulk_session, id});
+    const Bytes sealed = SealBulkFrame(peer->bulk_key, BulkDirection::kRequest, envelope, id,
+                                       pending.request.payload.size(), pending.request.header);
+    int error;
+    if (pending.request.payload.empty()) {
+      error = SendMultipart(peer->bulk_socket, {{envelope}, {sealed}}, send_counters_);
+    } else {
+      error = SendMultipart(peer->bulk_socket,
+                            {{envelope}, {sealed}, {{}, &pending.request.payload}}, send_counters_);
+    }
+    if (error != 0) {
+      Finish(id, absl::UnavailableError(
+                     absl::StrCat("cannot send to ", peer->address.endpoint, " (bulk channel): ",
+                                  error == EAGAIN ? "send queue full" : zmq_strerror(error))));
+      continue;
+    }
+    counters_.requests_sent.fetch_add(1, std::memory_order_relaxed);
+    counters_.bulk_requests_sent.fetch_add(1, std::memory_order_relaxed);
+    pending.sent = true;
+    pending.on_bulk = true;
+    // Kept (shared, not copied) until the reply: a lost session resends it.
+    ++peer->in_flight;
+  }
   while (peer->in_flight < options_.max_in_flight_per_peer && !peer->waiting.empty()) {
     uint64_t id = peer->waiting.front();
     peer->waiting.pop_front();
@@ -757,9 +947,10 @@ void Loop::Finish(uint64_t request_id, absl::StatusOr<Message> result) {
   if (pending.sent) {
     --pending.peer->in_flight;
   } else {
-    auto& waiting = pending.peer->waiting;
-    auto pos = std::find(waiting.begin(), waiting.end(), request_id);
-    if (pos != waiting.end()) waiting.erase(pos);
+    for (auto* waiting : {&pending.peer->waiting, &pending.peer->bulk_waiting}) {
+      auto pos = std::find(waiting->begin(), waiting->end(), request_id);
+      if (pos != waiting->end()) waiting->erase(pos);
+    }
   }
   pending.peer->last_used = clock_->Now();
   pending.done(std::move(result));
@@ -774,12 +965,22 @@ void Loop::ExpireDeadlines(absl::Time now) {
     if (it == pending_.end()) continue;
     Pending& pending = it->second;
     counters_.requests_timed_out.fetch_add(1, std::memory_order_relaxed);
-    if (pending.sent) to_pump.push_back(pending.peer);
-    std::string message = absl::StrCat("no reply from ", pending.peer->address.endpoint, " within ",
+    PeerSocket* peer = pending.peer;
+    if (pending.sent) to_pump.push_back(peer);
+    const bool reset_bulk = pending.on_bulk && peer->bulk_state == BulkState::kReady;
+    std::string message = absl::StrCat("no reply from ", peer->address.endpoint, " within ",
                                        absl::FormatDuration(pending.timeout),
                                        pending.sent ? "" : " (still queued locally)");
     GNR_LOG(kDebug) << "zmq: request " << id << ": " << message;
     Finish(id, absl::DeadlineExceededError(message));
+    if (reset_bulk) {
+      // The peer may have restarted on another port, or a firewall may block its bulk
+      // port: use CURVE for a while, then negotiate again.
+      GNR_LOG(kInfo) << "zmq: bulk request to " << peer->address.endpoint
+                     << " timed out; using CURVE for " << absl::FormatDuration(kBulkRetryAfter)
+                     << ", then renegotiating the bulk channel";
+      ResetBulk(peer, /*unavailable=*/true, /*resend=*/false);
+    }
   }
   for (PeerSocket* peer : to_pump) Pump(peer);
 }
@@ -788,7 +989,7 @@ void Loop::Housekeeping(absl::Time now) {
   next_housekeeping_ = now + kHousekeepingInterval;
   std::vector<PeerSocket*> idle;
   for (auto& [key, peer] : peers_) {
-    if (peer->in_flight == 0 && peer->waiting.empty() &&
+    if (peer->in_flight == 0 && peer->waiting.empty() && peer->bulk_waiting.empty() &&
         now - peer->last_used > options_.idle_peer_timeout) {
       idle.push_back(peer.get());
     }
@@ -797,6 +998,14 @@ void Loop::Housekeeping(absl::Time now) {
     GNR_LOG(kDebug) << "zmq: closing idle connection to " << peer->address.endpoint;
     ClosePeer(peer, absl::CancelledError("connection closed"));
   }
+  for (auto it = bulk_sessions_.begin(); it != bulk_sessions_.end();) {
+    if (now - it->second.last_used > kBulkSessionIdle) {
+      it = bulk_sessions_.erase(it);
+    } else {
+      ++it;
+    }
+  }
+  counters_.bulk_sessions.store(bulk_sessions_.size());
   for (auto it = incoming_.begin(); it != incoming_.end();) {
     if (it->second.in_flight == 0 && it->second.bucket.Full(now)) {
       it = incoming_.erase(it);
@@ -911,63 +1120,186 @@ void Loop::OnIncoming(Received& message) {
     LogDrop(who, StdView(envelope.status().message()));
     return;
   }
-  if (envelope->kind != FrameKind::kRequest) {
+  if (envelope->kind != FrameKind::kRequest && envelope->kind != FrameKind::kBulkHello) {
     LogDrop(who, "a reply arrived on the server socket");
     return;
   }
   counters_.requests_received.fetch_add(1, std::memory_order_relaxed);
-  Bytes routing_id = ToBytes(MsgView(message.frames[0].get()));
-  const uint64_t request_id = envelope->request_id;
-  ByteView header = MsgView(message.frames[2].get());
-  size_t payload_size = data_frames == 3 ? zmq_msg_size(message.frames[3].get()) : 0;
+  ReplyRoute route{ToBytes(MsgView(message.frames[0].get())), envelope->request_id};
+  if (envelope->kind == FrameKind::kBulkHello) {
+    IncomingPeer& peer = Incoming(info.curve_key);
+    if (!peer.bucket.TryTake(clock_->Now())) {
+      RefuseBusy(peer, who, route,
+                 absl::StrCat("over the limit of ", options_.incoming_rate_per_peer,
+                              " requests/s (burst ", options_.incoming_burst_per_peer, ")"));
+      return;
+    }
+    OfferBulkSession(info, route);
+    return;
+  }
+  Dispatch(info, who, std::move(route), MsgView(message.frames[2].get()),
+           data_frames == 3 ? std::move(message.frames[3]) : MsgPtr());
+}
+
+Loop::IncomingPeer& Loop::Incoming(const CurveKey& key) {
+  auto it = incoming_.find(key);
+  if (it == incoming_.end()) {
+    it = incoming_
+             .emplace(key,
+                      IncomingPeer(TokenBucket(options_.incoming_rate_per_peer,
+                                               options_.incoming_burst_per_peer, clock_->Now())))
+             .first;
+  }
+  return it->second;
+}
+
+void Loop::OfferBulkSession(const PeerInfo& info, const ReplyRoute& route) {
+  if (bulk_router_ == nullptr) {
+    SendReply(route, Message(), absl::UnimplementedError("this node serves no bulk channel"));
+    return;
+  }
+  const absl::Time now = clock_->Now();
+  // A client asks again only when it lost its session, so a peer keeps a few at most (two
+  // transports may share a key); its oldest goes first, then the table's oldest.
+  auto oldest_of_peer = bulk_sessions_.end();
+  int of_peer = 0;
+  for (auto it = bulk_sessions_.begin(); it != bulk_sessions_.end(); ++it) {
+    if (it->second.peer_key != info.curve_key) continue;
+    ++of_peer;
+    if (oldest_of_peer == bulk_sessions_.end() ||
+        it->second.last_used < oldest_of_peer->second.last_used) {
+      oldest_of_peer = it;
+    }
+  }
+  if (of_peer >= kMaxBulkSessionsPerPeer) bulk_sessions_.erase(oldest_of_peer);
+  if (bulk_sessions_.size() >= kMaxBulkSessions) {
+    auto oldest = std::min_element(
+        bulk_sessions_.begin(), bulk_sessions_.end(),
+        [](const auto& a, const auto& b) { return a.second.last_used < b.second.last_used; });
+    bulk_sessions_.erase(oldest);
+  }
+  BulkOffer offer;
+  crypto::OsRandom().Fill(offer.session);
+  crypto::OsRandom().Fill(offer.key);
+  offer.port = bulk_port_;
+  bulk_sessions_[std::string(AsStringView(offer.session))] =
+      BulkSession{offer.key, info.curve_key, 0, now};
+  counters_.bulk_sessions.store(bulk_sessions_.size());
+  const FixedBytes<kBulkOfferSize> header = EncodeBulkOffer(offer);
+  SendReply(route, Message{.header = Bytes(header.begin(), header.end()), .payload = {}},
+            absl::OkStatus());
+}
+
+void Loop::Dispatch(const PeerInfo& info, const std::string& who, ReplyRoute route, ByteView header,
+                    MsgPtr payload) {
+  size_t payload_size = payload != nullptr ? zmq_msg_size(payload.get()) : 0;
   if (header.size() > options_.max_header_size || payload_size > options_.max_payload_size) {
     std::string reason = absl::StrCat("request too large (header ", header.size(), " bytes, limit ",
                                       options_.max_header_size, "; payload ", payload_size,
                                       " bytes, limit ", options_.max_payload_size, ")");
     LogDrop(who, reason);
-    SendReply(routing_id, request_id, Message(), absl::InvalidArgumentError(reason));
+    SendReply(route, Message(), absl::InvalidArgumentError(reason));
     return;
   }
 
   absl::Time now = clock_->Now();
-  auto it = incoming_.find(info.curve_key);
-  if (it == incoming_.end()) {
-    it = incoming_
-             .emplace(info.curve_key,
-                      IncomingPeer(TokenBucket(options_.incoming_rate_per_peer,
-                                               options_.incoming_burst_per_peer, now)))
-             .first;
-  }
-  IncomingPeer& peer = it->second;
+  IncomingPeer& peer = Incoming(info.curve_key);
   if (!peer.bucket.TryTake(now)) {
-    RefuseBusy(peer, who, routing_id, request_id,
+    RefuseBusy(peer, who, route,
                absl::StrCat("over the limit of ", options_.incoming_rate_per_peer,
                             " requests/s (burst ", options_.incoming_burst_per_peer, ")"));
     return;
   }
   if (peer.in_flight >= options_.max_incoming_in_flight_per_peer) {
-    RefuseBusy(peer, who, routing_id, request_id,
+    RefuseBusy(peer, who, route,
                absl::StrCat(peer.in_flight, " requests already in progress (limit ",
                             options_.max_incoming_in_flight_per_peer, ")"));
     return;
   }
   if (!handler_) {
-    SendReply(routing_id, request_id, Message(),
-              absl::UnimplementedError("this node serves no requests"));
+    SendReply(route, Message(), absl::UnimplementedError("this node serves no requests"));
     return;
   }
   Message request;
   request.header = ToBytes(header);
-  if (data_frames == 3) request.payload = MsgToShared(std::move(message.frames[3]));
+  if (payload != nullptr) request.payload = MsgToShared(std::move(payload));
   ++peer.in_flight;
   counters_.requests_handled.fetch_add(1, std::memory_order_relaxed);
   handler_(info, std::move(request),
-           Responder(std::make_shared<ResponderState>(mailbox_, std::move(routing_id), request_id,
-                                                      info.curve_key)));
+           Responder(std::make_shared<ResponderState>(mailbox_, std::move(route), info.curve_key)));
 }
 
-void Loop::RefuseBusy(IncomingPeer& peer, const std::string& who, const Bytes& routing_id,
-                      uint64_t request_id, const std::string& reason) {
+void Loop::HandleBulkRouter() {
+  Received message;
+  for (int i = 0;
+       i < kMaxMessagesPerWakeup && ReceiveMultipart(bulk_router_, kMaxFramesKept, &message); ++i) {
+    OnBulkIncoming(message);
+  }
+}
+
+void Loop::OnBulkIncoming(Received& message) {
+  // Frames: routing id, bulk envelope, sealed header, optional payload.
+  if (message.frames.size() < 2) {
+    LogDrop("an unknown bulk peer", "empty message");
+    return;
+  }
+  zmq_msg_t* first = message.frames[1].get();
+  PeerInfo info;
+  if (const char* address = zmq_msg_gets(first, "Peer-Address")) info.address = address;
+  const std::string anonymous = absl::StrCat("bulk peer ", info.address);
+  const size_t data_frames = message.total_frames - 1;
+  if (data_frames != 2 && data_frames != 3) {
+    LogDrop(anonymous, absl::StrCat(data_frames, " frames (a bulk request has 2 or 3)"));
+    return;
+  }
+  const ByteView envelope_frame = MsgView(first);
+  absl::StatusOr<BulkEnvelope> envelope = DecodeBulkEnvelope(envelope_frame);
+  if (!envelope.ok()) {
+    LogDrop(anonymous, StdView(envelope.status().message()));
+    return;
+  }
+  if (envelope->kind != FrameKind::kRequest) {
+    LogDrop(anonymous, "a reply arrived on the bulk server socket");
+    return;
+  }
+  const Bytes routing_id = ToBytes(MsgView(message.frames[0].get()));
+  auto session = bulk_sessions_.find(std::string(AsStringView(envelope->session)));
+  if (session == bulk_sessions_.end()) {
+    // Unsealed (we hold no key for it): the client negotiates a new session and resends.
+    LogDrop(anonymous, "unknown bulk session (expired, or this node restarted)");
+    BulkEnvelope answer{FrameKind::kBulkUnknownSession, envelope->session, envelope->request_id};
+    const FixedBytes<kBulkEnvelopeSize> frame = EncodeBulkEnvelope(answer);
+    (void)SendMultipart(bulk_router_, {{routing_id}, {frame}, {ByteView()}}, send_counters_);
+    return;
+  }
+  BulkSession& s = session->second;
+  info.curve_key = s.peer_key;
+  const std::string who =
+      absl::StrCat("peer ", ShortKey(info.curve_key), " (", info.address, ", bulk)");
+  if (envelope->request_id <= s.last_request_id) {
+    LogDrop(who, absl::StrCat("bulk request id ", envelope->request_id, " not after ",
+                              s.last_request_id, " (a replay?)"));
+    return;
+  }
+  const uint64_t payload_size = data_frames == 3 ? zmq_msg_size(message.frames[3].get()) : 0;
+  absl::StatusOr<Bytes> header =
+      OpenBulkFrame(s.key, BulkDirection::kRequest, envelope_frame, envelope->request_id,
+                    payload_size, MsgView(message.frames[2].get()));
+  if (!header.ok()) {
+    LogDrop(who, StdView(header.status().message()));
+    return;
+  }
+  s.last_request_id = envelope->request_id;
+  s.last_used = clock_->Now();
+  counters_.requests_received.fetch_add(1, std::memory_order_relaxed);
+  counters_.bulk_requests_received.fetch_add(1, std::memory_order_relaxed);
+  ReplyRoute route{routing_id, envelope->request_id, /*bulk=*/true, envelope->session};
+  Dispatch(info, who, std::move(route), *header,
+           data_frames == 3 ? std::move(message.frames[3]) : MsgPtr());
+}
+
+void Loop::RefuseBusy(IncomingPeer& peer, const std::string& who, const ReplyRoute& route,
+                      const std::string& reason) {
   counters_.requests_rejected_busy.fetch_add(1, std::memory_order_relaxed);
   ++peer.refused_since_warning;
   absl::Time now = clock_->Now();
@@ -977,26 +1309,46 @@ void Loop::RefuseBusy(IncomingPeer& peer, const std::string& who, const Bytes& r
     peer.last_warning = now;
     peer.refused_since_warning = 0;
   }
-  SendReply(routing_id, request_id, Message(), absl::ResourceExhaustedError("busy: " + reason));
+  SendReply(route, Message(), absl::ResourceExhaustedError("busy: " + reason));
 }
 
-void Loop::SendReply(const Bytes& routing_id, uint64_t request_id, const Message& reply,
-                     const absl::Status& error) {
+void Loop::SendReply(const ReplyRoute& route, const Message& reply, const absl::Status& error) {
+  const FrameKind kind = error.ok() ? FrameKind::kReply : FrameKind::kError;
+  const Bytes error_body = error.ok() ? Bytes() : EncodeErrorBody(error);
+  const Bytes& body = error.ok() ? reply.header : error_body;
+  const bool with_payload = error.ok() && !reply.payload.empty();
   int result;
-  if (!error.ok()) {
-    FixedBytes<kEnvelopeSize> envelope = EncodeEnvelope({FrameKind::kError, request_id});
-    Bytes body = EncodeErrorBody(error);
-    result = SendMultipart(router_, {{routing_id}, {envelope}, {body}}, send_counters_);
-  } else {
-    FixedBytes<kEnvelopeSize> envelope = EncodeEnvelope({FrameKind::kReply, request_id});
-    if (reply.payload.empty()) {
-      result = SendMultipart(router_, {{routing_id}, {envelope}, {reply.header}}, send_counters_);
+  if (route.bulk) {
+    auto session = bulk_sessions_.find(std::string(AsStringView(route.session)));
+    if (session == bulk_sessions_.end()) {
+      GNR_LOG(kDebug) << "zmq: reply to bulk request " << route.request_id
+                      << " dropped: its session expired";
+      return;
+    }
+    session->second.last_used = clock_->Now();
+    const FixedBytes<kBulkEnvelopeSize> envelope =
+        EncodeBulkEnvelope({kind, route.session, route.request_id});
+    const Bytes sealed =
+        SealBulkFrame(session->second.key, BulkDirection::kReply, envelope, route.request_id,
+                      with_payload ? reply.payload.size() : 0, body);
+    if (with_payload) {
+      result = SendMultipart(bulk_router_,
+                             {{route.routing_id}, {envelope}, {sealed}, {{}, &reply.payload}},
+                             send_counters_);
     } else {
       result =
-          SendMultipart(router_, {{routing_id}, {envelope}, {reply.header}, {{}, &reply.payload}},
-                        send_counters_);
+          SendMultipart(bulk_router_, {{route.routing_id}, {envelope}, {sealed}}, send_counters_);
+    }
+  } else {
+    const FixedBytes<kEnvelopeSize> envelope = EncodeEnvelope({kind, route.request_id});
+    if (with_payload) {
+      result = SendMultipart(
+          router_, {{route.routing_id}, {envelope}, {body}, {{}, &reply.payload}}, send_counters_);
+    } else {
+      result = SendMultipart(router_, {{route.routing_id}, {envelope}, {body}}, send_counters_);
     }
   }
+  const uint64_t request_id = route.request_id;
   if (result == 0) {
     counters_.replies_sent.fetch_add(1, std::memory_order_relaxed);
   } else if (result == EHOSTUNREACH) {
@@ -1010,7 +1362,7 @@ void Loop::SendReply(const Bytes& routing_id, uint64_t request_id, const Message
 void Loop::OnReplyCommand(ReplyCommand command) {
   auto it = incoming_.find(command.peer_key);
   if (it != incoming_.end() && it->second.in_flight > 0) --it->second.in_flight;
-  SendReply(command.routing_id, command.request_id, command.reply, command.error);
+  SendReply(command.route, command.reply, command.error);
 }
 
 void Loop::HandleDealer(PeerSocket* peer) {
@@ -1040,7 +1392,7 @@ void Loop::OnReply(PeerSocket* peer, Received& message) {
   }
   const uint64_t id = envelope->request_id;
   auto it = pending_.find(id);
-  if (it == pending_.end() || it->second.peer != peer || !it->second.sent) {
+  if (it == pending_.end() || it->second.peer != peer || !it->second.sent || it->second.on_bulk) {
     counters_.unmatched_replies.fetch_add(1, std::memory_order_relaxed);
     GNR_LOG(kDebug) << "zmq: dropped a reply from " << who << " to unknown or expired request "
                     << id;
@@ -1064,6 +1416,187 @@ void Loop::OnReply(PeerSocket* peer, Received& message) {
   reply.header = ToBytes(header);
   if (message.total_frames == 3) reply.payload = MsgToShared(std::move(message.frames[2]));
   Finish(id, std::move(reply));
+}
+
+void Loop::HandleBulkDealer(PeerSocket* peer) {
+  Received message;
+  for (int i = 0; i < kMaxMessagesPerWakeup && peer->bulk_socket != nullptr &&
+                  ReceiveMultipart(peer->bulk_socket, kMaxFramesKept, &message);
+       ++i) {
+    OnBulkReply(peer, message);
+  }
+  Pump(peer);
+}
+
+void Loop::OnBulkReply(PeerSocket* peer, Received& message) {
+  // Frames: bulk envelope, sealed header (or error body), optional payload.
+  const std::string who = absl::StrCat(peer->address.endpoint, " (bulk)");
+  if (message.total_frames != 2 && message.total_frames != 3) {
+    LogDrop(who, absl::StrCat(message.total_frames, " frames (a bulk reply has 2 or 3)"));
+    return;
+  }
+  const ByteView envelope_frame = MsgView(message.frames[0].get());
+  absl::StatusOr<BulkEnvelope> envelope = DecodeBulkEnvelope(envelope_frame);
+  if (!envelope.ok()) {
+    LogDrop(who, StdView(envelope.status().message()));
+    return;
+  }
+  if (envelope->kind == FrameKind::kRequest || envelope->session != peer->bulk_session) {
+    LogDrop(who, "not a reply of our bulk session");
+    return;
+  }
+  const uint64_t id = envelope->request_id;
+  auto it = pending_.find(id);
+  if (it == pending_.end() || it->second.peer != peer || !it->second.on_bulk) {
+    counters_.unmatched_replies.fetch_add(1, std::memory_order_relaxed);
+    GNR_LOG(kDebug) << "zmq: dropped a reply from " << who << " to unknown or expired request "
+                    << id;
+    return;
+  }
+  if (envelope->kind == FrameKind::kBulkUnknownSession) {
+    // The peer forgot the session (it restarted, or the session expired), so it ran none of
+    // the requests still pending on it: send them again on a new session. (The answer is
+    // unauthenticated; a forged one costs a handshake and, once per request, a resend.)
+    GNR_LOG(kInfo) << "zmq: " << who << " no longer knows our bulk session; renegotiating";
+    ResetBulk(peer, /*unavailable=*/false, /*resend=*/true);
+    return;
+  }
+  const uint64_t payload_size =
+      message.total_frames == 3 ? zmq_msg_size(message.frames[2].get()) : 0;
+  absl::StatusOr<Bytes> body = OpenBulkFrame(peer->bulk_key, BulkDirection::kReply, envelope_frame,
+                                             id, payload_size, MsgView(message.frames[1].get()));
+  if (!body.ok()) {
+    LogDrop(who, StdView(body.status().message()));
+    return;
+  }
+  counters_.replies_received.fetch_add(1, std::memory_order_relaxed);
+  if (envelope->kind == FrameKind::kError) {
+    Finish(id, DecodeErrorBody(*body, who));
+    return;
+  }
+  if (body->size() > options_.max_header_size || payload_size > options_.max_payload_size) {
+    std::string reason = absl::StrCat("reply too large (header ", body->size(), " bytes, payload ",
+                                      payload_size, " bytes)");
+    LogDrop(who, reason);
+    Finish(id, absl::InternalError(absl::StrCat(who, ": ", reason)));
+    return;
+  }
+  Message reply;
+  reply.header = *std::move(body);
+  if (message.total_frames == 3) reply.payload = MsgToShared(std::move(message.frames[2]));
+  Finish(id, std::move(reply));
+}
+
+void Loop::SendBulkHello(PeerSocket* peer) {
+  const uint64_t id = next_request_id_++;
+  const FixedBytes<kEnvelopeSize> envelope = EncodeEnvelope({FrameKind::kBulkHello, id});
+  if (SendMultipart(peer->socket, {{envelope}, {ByteView()}}, send_counters_) != 0) {
+    peer->bulk_state = BulkState::kUnavailable;
+    peer->bulk_retry_at = clock_->Now() + kBulkRetryAfter;
+    return;
+  }
+  const absl::Time deadline = clock_->Now() + kBulkHelloTimeout;
+  Pending& pending = pending_[id];
+  pending.peer = peer;
+  pending.sent = true;
+  pending.deadline = deadline;
+  pending.timeout = kBulkHelloTimeout;
+  pending.done = [this, key = peer->key](absl::StatusOr<Message> result) {
+    OnBulkOffer(key, std::move(result));
+  };
+  deadlines_.push({deadline, id});
+  ++peer->in_flight;
+  peer->bulk_state = BulkState::kHelloSent;
+}
+
+void Loop::OnBulkOffer(const std::string& peer_key, absl::StatusOr<Message> result) {
+  auto it = peers_.find(peer_key);
+  if (it == peers_.end()) return;
+  PeerSocket* peer = it->second.get();
+  if (peer->bulk_state != BulkState::kHelloSent) return;
+  if (absl::IsCancelled(result.status())) {  // the peer socket is closing
+    peer->bulk_state = BulkState::kNone;
+    return;
+  }
+  absl::Status status = result.status();
+  std::string endpoint;
+  BulkOffer offer;
+  if (status.ok()) {
+    absl::StatusOr<BulkOffer> decoded = DecodeBulkOffer(result->header);
+    status = decoded.status();
+    if (decoded.ok()) offer = *decoded;
+  }
+  if (status.ok()) {
+    // Same host as the CURVE endpoint: a peer cannot point us at a third party.
+    absl::StatusOr<std::string> where = EndpointWithPort(peer->address.endpoint, offer.port);
+    status = where.ok() ? ValidatePeerEndpoint(*where) : where.status();
+    if (where.ok()) endpoint = *where;
+  }
+  void* socket = nullptr;
+  if (status.ok()) {
+    socket = zmq_socket(context_, ZMQ_DEALER);
+    if (socket == nullptr) status = absl::UnavailableError("zmq_socket(DEALER): " + ZmqError());
+  }
+  if (status.ok()) status = SetCommonOptions(socket, options_);
+  if (status.ok()) {
+    status = SetInt(socket, ZMQ_RECONNECT_IVL, ToMillis(options_.reconnect_interval),
+                    "ZMQ_RECONNECT_IVL");
+  }
+  if (status.ok() && zmq_connect(socket, endpoint.c_str()) != 0) {
+    status =
+        absl::InvalidArgumentError(absl::StrCat("cannot connect to ", endpoint, ": ", ZmqError()));
+  }
+  if (!status.ok()) {
+    if (socket != nullptr) zmq_close(socket);
+    GNR_LOG(kInfo) << "zmq: " << peer->address.endpoint
+                   << " offers no bulk channel; shard bytes go over CURVE (" << status.message()
+                   << ")";
+    peer->bulk_state = BulkState::kUnavailable;
+    peer->bulk_retry_at = clock_->Now() + kBulkRetryAfter;
+  } else {
+    GNR_LOG(kDebug) << "zmq: bulk channel to " << peer->address.endpoint << " at " << endpoint;
+    peer->bulk_socket = socket;
+    peer->bulk_session = offer.session;
+    peer->bulk_key = offer.key;
+    peer->bulk_state = BulkState::kReady;
+    poll_dirty_ = true;
+  }
+  Pump(peer);
+}
+
+void Loop::ResetBulk(PeerSocket* peer, bool unavailable, bool resend) {
+  if (peer->bulk_socket != nullptr) {
+    zmq_close(peer->bulk_socket);
+    peer->bulk_socket = nullptr;
+    poll_dirty_ = true;
+  }
+  // Requests sent on the closed connection can no longer be answered there. Resent ones
+  // keep their ids (the new session's ids only need to increase) and go first.
+  std::vector<uint64_t> lost;
+  for (const auto& [id, pending] : pending_) {
+    if (pending.peer == peer && pending.on_bulk) lost.push_back(id);
+  }
+  std::sort(lost.begin(), lost.end());
+  peer->bulk_state = unavailable ? BulkState::kUnavailable : BulkState::kNone;
+  peer->bulk_retry_at = clock_->Now() + kBulkRetryAfter;
+  std::vector<uint64_t> failed;
+  for (auto it = lost.rbegin(); it != lost.rend(); ++it) {  // push_front keeps id order
+    Pending& pending = pending_[*it];
+    if (!resend || pending.resent) {
+      failed.push_back(*it);
+      continue;
+    }
+    pending.sent = false;
+    pending.on_bulk = false;
+    pending.resent = true;
+    --peer->in_flight;
+    peer->bulk_waiting.push_front(*it);
+  }
+  std::sort(failed.begin(), failed.end());
+  for (uint64_t id : failed) {
+    Finish(id, absl::UnavailableError(absl::StrCat("bulk channel to ", peer->address.endpoint,
+                                                   " was reset; try again")));
+  }
 }
 
 }  // namespace internal
@@ -1119,8 +1652,10 @@ void Transport::Stop() {
 
 TransportStats Transport::stats() const { return loop_->stats(); }
 
+const std::string& Transport::bulk_endpoint() const { return loop_->bulk_endpoint(); }
+
 void Transport::SendRequest(const PeerAddress& peer, Message request, absl::Duration timeout,
-                            ReplyCallback done) {
+                            ReplyCallback done, Channel channel) {
   const Options& options = loop_->options();
   absl::Status status = ValidatePeerEndpoint(peer.endpoint);
   if (status.ok() && request.header.size() > options.max_header_size) {
@@ -1138,7 +1673,7 @@ void Transport::SendRequest(const PeerAddress& peer, Message request, absl::Dura
     return;
   }
   internal::Command command = internal::SendCommand{
-      peer, std::move(request), loop_->clock().Now() + timeout, timeout, std::move(done)};
+      peer, std::move(request), loop_->clock().Now() + timeout, timeout, std::move(done), channel};
   if (!loop_->mailbox().Post(command)) {
     std::get<internal::SendCommand>(command).done(absl::CancelledError("transport stopped"));
   }

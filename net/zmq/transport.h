@@ -18,6 +18,13 @@
 // - Incoming requests go to the RequestHandler on the loop thread together with the sender's
 //   authenticated CURVE public key and a Responder. The handler must not block; it answers
 //   at once or hands the Responder to another thread and answers later.
+// - Bulk channel (net/zmq/bulk.h): a request sent with Channel::kBulk (shard bytes) goes,
+//   when the peer offers one, over a second, NULL-mechanism connection to the peer's bulk
+//   ROUTER, with its header sealed by AES-GCM under a session key agreed over CURVE and its
+//   payload in the clear; the handler sees the same authenticated PeerInfo as over CURVE.
+//   Peers that offer no bulk channel get such requests over CURVE. After a bulk request
+//   times out (the peer restarted on another port, a firewall blocks its bulk port), bulk
+//   requests to that peer go over CURVE for a minute, then the session is renegotiated.
 // - Payloads are never copied by this layer: outgoing ones are sent with zmq_msg_init_data
 //   from the caller's SharedBytes (released when ZeroMQ is done with them), incoming ones are
 //   delivered as SharedBytes owning the received ZeroMQ message. (CURVE itself still
@@ -109,6 +116,12 @@ class Responder {
 };
 
 // Called on the loop thread for every accepted incoming request. Must not block.
+// Which connection a request travels on (see the bulk channel above).
+enum class Channel {
+  kControl,  // CURVE: everything, always
+  kBulk,     // bulk payloads (shard bytes the layers above verify against Merkle roots)
+};
+
 using RequestHandler =
     absl::AnyInvocable<void(const PeerInfo& from, Message request, Responder responder)>;
 
@@ -122,6 +135,14 @@ struct Options {
   std::string bind_endpoint = "tcp://127.0.0.1:0";
   // Our CURVE key pair (server key for the ROUTER, client key for every DEALER).
   CurveKeyPair keys;
+  // Serve a bulk channel: a second ROUTER (NULL mechanism) on `bulk_bind_endpoint`, or, if
+  // that is empty, on the host of `bind_endpoint` with port 0 when its port is 0 and its
+  // port + 1 otherwise (a firewall then opens two adjacent ports). If it cannot be bound the
+  // node logs a warning and serves bulk requests over CURVE only.
+  bool serve_bulk = true;
+  std::string bulk_bind_endpoint;
+  // Send Channel::kBulk requests over peers' bulk channels (false: always over CURVE).
+  bool use_bulk = true;
   // Receives incoming requests. If empty, requests are answered with Unimplemented.
   RequestHandler handler;
   // Time source for deadlines and rate limits; null means the system clock. Must outlive
@@ -181,7 +202,10 @@ struct TransportStats {
   uint64_t unmatched_replies = 0;       // late or unknown replies dropped
   uint64_t zero_copy_frames_sent = 0;   // payload frames handed to ZeroMQ without a copy
   uint64_t zero_copy_bytes_sent = 0;
-  uint64_t peer_sockets = 0;  // open DEALERs right now
+  uint64_t peer_sockets = 0;            // open DEALERs right now
+  uint64_t bulk_requests_sent = 0;      // requests sent on a peer's bulk channel
+  uint64_t bulk_requests_received = 0;  // well-formed, authenticated bulk requests
+  uint64_t bulk_sessions = 0;           // bulk sessions offered and alive right now
 };
 
 class Transport {
@@ -199,6 +223,8 @@ class Transport {
 
   // The endpoint actually bound, e.g. "tcp://127.0.0.1:43117" (ZMQ_LAST_ENDPOINT).
   const std::string& endpoint() const { return endpoint_; }
+  // The bulk ROUTER's endpoint; empty if this node serves no bulk channel.
+  const std::string& bulk_endpoint() const;
   // Our CURVE public key (what peers must use as `server_key`).
   const CurveKey& public_key() const { return public_key_; }
   // This node's address as a peer would use it.
@@ -216,9 +242,9 @@ class Transport {
   // A peer that is down is not detected as such: the request waits in ZeroMQ's queue for the
   // connection until its timeout (ZeroMQ reconnects in the background).
   // The payload is shared, not copied; it is released once ZeroMQ has sent it (or when the
-  // request fails). Thread-safe.
+  // request fails). `channel` kBulk: see the bulk channel above. Thread-safe.
   void SendRequest(const PeerAddress& peer, Message request, absl::Duration timeout,
-                   ReplyCallback done);
+                   ReplyCallback done, Channel channel = Channel::kControl);
 
   // SendRequest returning a future. Do not wait on it from the loop thread (a handler or a
   // reply callback): that would deadlock.

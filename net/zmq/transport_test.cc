@@ -13,10 +13,12 @@
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
+#include "common/clock.h"
 #include "common/hex.h"
 #include "crypto/hash.h"
 #include "crypto/random.h"
 #include "gtest/gtest.h"
+#include "net/zmq/bulk.h"
 #include "net/zmq/envelope.h"
 #include "tests/testing/status_matchers.h"
 
@@ -89,6 +91,14 @@ void Echo(const PeerInfo&, Message request, Responder responder) {
   reply.header = ToBytes("re:" + Str(request.header));
   reply.payload = std::move(request.payload);
   responder.Respond(std::move(reply));
+}
+
+// Echo, counting the requests in `*handled`.
+RequestHandler CountingEcho(std::atomic<int>* handled) {
+  return [handled](const PeerInfo& from, Message request, Responder responder) {
+    ++*handled;
+    Echo(from, std::move(request), std::move(responder));
+  };
 }
 
 // Answers "re:<header>" from its own thread, as a real service hands work off the loop.
@@ -356,10 +366,7 @@ TEST_F(TransportTest, TimesOutWhenThePeerIsNotThere) {
 
 TEST_F(TransportTest, WrongServerKeyCannotTalk) {
   std::atomic<int> handled{0};
-  auto server = Start(NewOptions([&](const PeerInfo& from, Message request, Responder responder) {
-    ++handled;
-    Echo(from, std::move(request), std::move(responder));
-  }));
+  auto server = Start(NewOptions(CountingEcho(&handled)));
   auto client = Start(NewOptions());
   ASSERT_NE(server, nullptr);
   ASSERT_NE(client, nullptr);
@@ -389,6 +396,16 @@ class RawClient {
     zmq_setsockopt(socket_, ZMQ_CURVE_PUBLICKEY, keys.public_key.data(), 32);
     zmq_setsockopt(socket_, ZMQ_CURVE_SECRETKEY, keys.secret_key.data(), 32);
     EXPECT_EQ(zmq_connect(socket_, server.endpoint.c_str()), 0);
+  }
+  // A NULL-mechanism client (for a bulk endpoint).
+  explicit RawClient(const std::string& endpoint) {
+    context_ = zmq_ctx_new();
+    socket_ = zmq_socket(context_, ZMQ_DEALER);
+    int linger = 0;
+    int timeout_ms = 30000;
+    zmq_setsockopt(socket_, ZMQ_LINGER, &linger, sizeof(linger));
+    zmq_setsockopt(socket_, ZMQ_RCVTIMEO, &timeout_ms, sizeof(timeout_ms));
+    EXPECT_EQ(zmq_connect(socket_, endpoint.c_str()), 0);
   }
   ~RawClient() {
     zmq_close(socket_);
@@ -680,6 +697,270 @@ TEST_F(TransportTest, StartRejectsBadOptions) {
   Options bad_bind = NewOptions();
   bad_bind.bind_endpoint = "tcp://256.1.1.1:0";
   EXPECT_STATUS(Transport::Start(std::move(bad_bind)), absl::StatusCode::kUnavailable);
+}
+
+}  // namespace
+}  // namespace gnr::net_zmq
+
+namespace gnr::net_zmq {
+namespace {
+
+// --- The bulk channel (net/zmq/bulk.h) ---
+
+Message WithPayload(std::string_view header, Bytes payload) {
+  Message m = Text(header);
+  m.payload = SharedBytes(std::move(payload));
+  return m;
+}
+
+// Waits until `stats()` satisfies `done` (the server counts after its send returned).
+template <typename F>
+bool Eventually(F done) {
+  for (int i = 0; i < 3000; ++i) {
+    if (done()) return true;
+    absl::SleepFor(absl::Milliseconds(10));
+  }
+  return done();
+}
+
+std::future<absl::StatusOr<Message>> CallBulk(Transport& client, const PeerAddress& to,
+                                              Message request, absl::Duration timeout) {
+  auto promise = std::make_shared<std::promise<absl::StatusOr<Message>>>();
+  auto future = promise->get_future();
+  client.SendRequest(
+      to, std::move(request), timeout,
+      [promise](absl::StatusOr<Message> reply) { promise->set_value(std::move(reply)); },
+      Channel::kBulk);
+  return future;
+}
+
+TEST_F(TransportTest, BulkRequestsTakeTheBulkChannelWithTheCurveIdentity) {
+  CurveKeyPair client_keys = NewKeys();
+  std::atomic<int> wrong_key{0};
+  auto server = Start(NewOptions([&](const PeerInfo& from, Message request, Responder responder) {
+    if (from.curve_key != client_keys.public_key) ++wrong_key;
+    Echo(from, std::move(request), std::move(responder));
+  }));
+  Options client_options = NewOptions();
+  client_options.keys = client_keys;
+  auto client = Start(std::move(client_options));
+  ASSERT_NE(server, nullptr);
+  ASSERT_NE(client, nullptr);
+  ASSERT_FALSE(server->bulk_endpoint().empty());
+  EXPECT_NE(server->bulk_endpoint(), server->endpoint());
+  EXPECT_EQ(server->bulk_endpoint().rfind("tcp://127.0.0.1:", 0), 0u) << server->bulk_endpoint();
+
+  Bytes big(3 << 20);
+  random_.Fill(big);
+  for (int i = 0; i < 3; ++i) {
+    auto future = CallBulk(*client, server->address(), WithPayload(absl::StrCat("put ", i), big),
+                           kLongTimeout);
+    ASSERT_TRUE(Ready(future));
+    ASSERT_OK_AND_ASSIGN(Message reply, future.get());
+    EXPECT_EQ(Str(reply.header), absl::StrCat("re:put ", i));
+    EXPECT_TRUE(std::equal(reply.payload.view().begin(), reply.payload.view().end(), big.begin(),
+                           big.end()));
+  }
+  // A control request still goes over CURVE.
+  auto control = client->Call(server->address(), Text("stat"), kLongTimeout);
+  ASSERT_TRUE(Ready(control));
+  EXPECT_OK(control.get());
+
+  EXPECT_EQ(wrong_key.load(), 0);
+  EXPECT_EQ(client->stats().bulk_requests_sent, 3u);
+  EXPECT_TRUE(Eventually([&] { return server->stats().replies_sent >= 5; }));  // + the offer
+  EXPECT_EQ(server->stats().bulk_requests_received, 3u);
+  EXPECT_EQ(server->stats().requests_handled, 4u);
+  EXPECT_EQ(server->stats().bulk_sessions, 1u);
+}
+
+TEST_F(TransportTest, BulkRequestsGoOverCurveWhenEitherSideDoesNotUseTheChannel) {
+  Options server_options = NewOptions(&Echo);
+  server_options.serve_bulk = false;
+  auto plain_server = Start(std::move(server_options));
+  auto bulk_server = Start(NewOptions(&Echo));
+  Options client_options = NewOptions();
+  client_options.use_bulk = false;
+  auto curve_only_client = Start(std::move(client_options));
+  auto client = Start(NewOptions());
+  ASSERT_NE(plain_server, nullptr);
+  ASSERT_NE(bulk_server, nullptr);
+  ASSERT_NE(curve_only_client, nullptr);
+  ASSERT_NE(client, nullptr);
+  EXPECT_TRUE(plain_server->bulk_endpoint().empty());
+
+  // The server answers the hello with Unimplemented; the request goes over CURVE.
+  for (int i = 0; i < 2; ++i) {
+    auto f = CallBulk(*client, plain_server->address(), WithPayload("a", Bytes(10000, 'x')),
+                      kLongTimeout);
+    ASSERT_TRUE(Ready(f));
+    ASSERT_OK_AND_ASSIGN(Message reply, f.get());
+    EXPECT_EQ(reply.payload.size(), 10000u);
+  }
+  EXPECT_EQ(client->stats().bulk_requests_sent, 0u);
+  EXPECT_TRUE(Eventually([&] { return plain_server->stats().requests_handled == 2; }));
+
+  auto g = CallBulk(*curve_only_client, bulk_server->address(), Text("b"), kLongTimeout);
+  ASSERT_TRUE(Ready(g));
+  EXPECT_OK(g.get());
+  EXPECT_EQ(curve_only_client->stats().bulk_requests_sent, 0u);
+  EXPECT_EQ(bulk_server->stats().bulk_requests_received, 0u);
+  EXPECT_EQ(bulk_server->stats().bulk_sessions, 0u);
+}
+
+TEST_F(TransportTest, BulkChannelDropsForgedReplayedAndTamperedRequests) {
+  std::atomic<int> handled{0};
+  auto server = Start(NewOptions(CountingEcho(&handled)));
+  ASSERT_NE(server, nullptr);
+
+  // The hello over CURVE, by hand.
+  RawClient curve(NewKeys(), server->address());
+  curve.Send({EnvelopeBytes(FrameKind::kBulkHello, 1), Bytes()});
+  std::vector<Bytes> answer = curve.Receive();
+  ASSERT_EQ(answer.size(), 2u);
+  EXPECT_EQ(answer[0], EnvelopeBytes(FrameKind::kReply, 1));
+  ASSERT_OK_AND_ASSIGN(BulkOffer offer, DecodeBulkOffer(answer[1]));
+  ASSERT_OK_AND_ASSIGN(std::string endpoint, EndpointWithPort(server->endpoint(), offer.port));
+  EXPECT_EQ(endpoint, server->bulk_endpoint());
+
+  RawClient bulk(endpoint);
+  auto request = [&](uint64_t id, std::string_view header, const BulkSessionId& session,
+                     Bytes payload = {}) {
+    FixedBytes<kBulkEnvelopeSize> e = EncodeBulkEnvelope({FrameKind::kRequest, session, id});
+    Bytes envelope(e.begin(), e.end());
+    Bytes sealed = SealBulkFrame(offer.key, BulkDirection::kRequest, envelope, id, payload.size(),
+                                 AsBytes(header));
+    std::vector<Bytes> frames = {envelope, sealed};
+    if (!payload.empty()) frames.push_back(std::move(payload));
+    return frames;
+  };
+  auto open_reply = [&](const std::vector<Bytes>& frames) -> std::string {
+    if (frames.size() < 2) return "<none>";
+    absl::StatusOr<BulkEnvelope> e = DecodeBulkEnvelope(frames[0]);
+    if (!e.ok()) return "<bad envelope>";
+    if (e->kind == FrameKind::kBulkUnknownSession) return "<unknown session>";
+    uint64_t payload = frames.size() == 3 ? frames[2].size() : 0;
+    absl::StatusOr<Bytes> body = OpenBulkFrame(offer.key, BulkDirection::kReply, frames[0],
+                                               e->request_id, payload, frames[1]);
+    return body.ok() ? absl::StrCat(e->request_id, " ", Str(*body)) : "<unauthenticated>";
+  };
+
+  std::vector<Bytes> first = request(10, "one", offer.session, Bytes(5000, 'p'));
+  bulk.Send(first);
+  std::vector<Bytes> reply = bulk.Receive();
+  EXPECT_EQ(open_reply(reply), "10 re:one");
+  ASSERT_EQ(reply.size(), 3u);
+  EXPECT_EQ(reply[2], Bytes(5000, 'p'));
+
+  bulk.Send(first);  // a replay
+  std::vector<Bytes> older = request(9, "older", offer.session);
+  bulk.Send(older);  // an id that is not after the last one
+  std::vector<Bytes> tampered = request(11, "two", offer.session);
+  tampered[1][0] ^= 1;
+  bulk.Send(tampered);
+  std::vector<Bytes> resized = request(12, "three", offer.session, Bytes(100, 'p'));
+  resized[2].push_back('q');  // the payload size is authenticated
+  bulk.Send(resized);
+  std::vector<Bytes> forged = request(13, "four", offer.session);
+  forged[0][5] ^= 1;  // a session id nobody was given
+  bulk.Send(forged);
+  bulk.Send({ToBytes("junk")});
+  bulk.Send(request(14, "five", offer.session));
+
+  // Only the unknown session is answered (unsealed), then the good request.
+  EXPECT_EQ(open_reply(bulk.Receive()), "<unknown session>");
+  EXPECT_EQ(open_reply(bulk.Receive()), "14 re:five");
+  EXPECT_EQ(handled.load(), 2);
+  EXPECT_EQ(server->stats().malformed_dropped, 6u);
+  EXPECT_EQ(server->stats().bulk_requests_received, 2u);
+}
+
+TEST_F(TransportTest, APeerKeepsAFewBulkSessionsAtMost) {
+  auto server = Start(NewOptions(&Echo));
+  ASSERT_NE(server, nullptr);
+  RawClient curve(NewKeys(), server->address());
+  std::vector<BulkOffer> offers;
+  for (uint64_t id = 1; id <= 6; ++id) {
+    curve.Send({EnvelopeBytes(FrameKind::kBulkHello, id), Bytes()});
+    std::vector<Bytes> answer = curve.Receive();
+    ASSERT_EQ(answer.size(), 2u);
+    ASSERT_OK_AND_ASSIGN(BulkOffer offer, DecodeBulkOffer(answer[1]));
+    offers.push_back(offer);
+  }
+  EXPECT_EQ(server->stats().bulk_sessions, 4u);
+  // The newest works, the oldest was dropped.
+  RawClient bulk(server->bulk_endpoint());
+  for (const BulkOffer* offer : {&offers.back(), &offers.front()}) {
+    FixedBytes<kBulkEnvelopeSize> e = EncodeBulkEnvelope({FrameKind::kRequest, offer->session, 1});
+    Bytes envelope(e.begin(), e.end());
+    bulk.Send({envelope,
+               SealBulkFrame(offer->key, BulkDirection::kRequest, envelope, 1, 0, AsBytes("x"))});
+    std::vector<Bytes> reply = bulk.Receive();
+    ASSERT_GE(reply.size(), 1u);
+    ASSERT_OK_AND_ASSIGN(BulkEnvelope r, DecodeBulkEnvelope(reply[0]));
+    EXPECT_EQ(r.kind, offer == &offers.back() ? FrameKind::kReply : FrameKind::kBulkUnknownSession);
+  }
+}
+
+TEST_F(TransportTest, BulkTimeoutFallsBackToCurve) {
+  std::vector<Responder> ignored;
+  absl::Mutex mu;
+  auto server = Start(NewOptions([&](const PeerInfo& from, Message request, Responder responder) {
+    if (Str(request.header) == "ignore") {
+      absl::MutexLock lock(&mu);
+      ignored.push_back(std::move(responder));  // never answered
+      return;
+    }
+    Echo(from, std::move(request), std::move(responder));
+  }));
+  auto client = Start(NewOptions());
+  ASSERT_NE(server, nullptr);
+  ASSERT_NE(client, nullptr);
+  auto ok = CallBulk(*client, server->address(), Text("first"), kLongTimeout);
+  ASSERT_TRUE(Ready(ok));
+  EXPECT_OK(ok.get());
+  auto lost = CallBulk(*client, server->address(), Text("ignore"), absl::Milliseconds(300));
+  ASSERT_TRUE(Ready(lost));
+  EXPECT_STATUS(lost.get(), absl::StatusCode::kDeadlineExceeded);
+  EXPECT_EQ(client->stats().bulk_requests_sent, 2u);
+  // The next bulk request takes CURVE.
+  auto after =
+      CallBulk(*client, server->address(), WithPayload("third", Bytes(8000, 'z')), kLongTimeout);
+  ASSERT_TRUE(Ready(after));
+  ASSERT_OK_AND_ASSIGN(Message reply, after.get());
+  EXPECT_EQ(Str(reply.header), "re:third");
+  EXPECT_EQ(client->stats().bulk_requests_sent, 2u);
+  EXPECT_EQ(server->stats().bulk_requests_received, 2u);
+  absl::MutexLock lock(&mu);
+  ignored.clear();
+}
+
+TEST_F(TransportTest, ForgottenBulkSessionIsRenegotiatedAndTheRequestResent) {
+  FakeClock server_clock;
+  Options server_options = NewOptions(&Echo);
+  server_options.clock = &server_clock;
+  auto server = Start(std::move(server_options));
+  auto client = Start(NewOptions());
+  ASSERT_NE(server, nullptr);
+  ASSERT_NE(client, nullptr);
+  auto first = CallBulk(*client, server->address(), Text("a"), kLongTimeout);
+  ASSERT_TRUE(Ready(first));
+  EXPECT_OK(first.get());
+  ASSERT_EQ(server->stats().bulk_sessions, 1u);
+
+  // The server forgets idle sessions after 10 minutes (its housekeeping runs on its clock).
+  server_clock.Advance(absl::Minutes(11));
+  ASSERT_TRUE(Eventually([&] { return server->stats().bulk_sessions == 0; }));
+
+  auto second =
+      CallBulk(*client, server->address(), WithPayload("b", Bytes(6000, 'b')), kLongTimeout);
+  ASSERT_TRUE(Ready(second));
+  ASSERT_OK_AND_ASSIGN(Message reply, second.get());
+  EXPECT_EQ(Str(reply.header), "re:b");
+  EXPECT_EQ(reply.payload.size(), 6000u);
+  EXPECT_EQ(client->stats().bulk_requests_sent, 3u);  // a, b on the old session, b again
+  EXPECT_EQ(server->stats().bulk_requests_received, 2u);
+  EXPECT_EQ(server->stats().bulk_sessions, 1u);
 }
 
 }  // namespace
