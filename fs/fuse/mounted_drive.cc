@@ -9,6 +9,7 @@
 #include <sys/mount.h>
 #include <sys/signalfd.h>
 #include <sys/stat.h>
+#include <sys/uio.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -176,6 +177,26 @@ bool AbortConnection(unsigned major, unsigned minor) {
   return ok;
 }
 
+// libfuse reads requests from /dev/fuse through these (fuse_session_custom_io), so that the
+// end of the connection is always a clean end of the session. The kernel tears a connection
+// down when the mount goes (unmount, the last close on a lazily detached mount, umount -f)
+// even with requests still queued, e.g. the RELEASEs of files closed just before; a session
+// thread that has just taken such a request off the queue then reads ECONNABORTED instead of
+// ENODEV (fuse_dev_do_read: the processing queue is already disconnected). libfuse 3.14
+// takes only ENODEV for the end of the session: ECONNABORTED would end the loop with an error,
+// after a perror() in a thread it may cancel right then, leaving stderr's lock held forever
+// (every later log line hangs). libfuse never negotiates FUSE_ABORT_ERROR, so ECONNABORTED
+// means nothing else here: report it as ENODEV.
+ssize_t ReadDevice(int fd, void* buf, size_t size, void* /*userdata*/) {
+  const ssize_t n = read(fd, buf, size);
+  if (n < 0 && errno == ECONNABORTED) errno = ENODEV;
+  return n;
+}
+
+ssize_t WriteDevice(int fd, struct iovec* iov, int count, void* /*userdata*/) {
+  return writev(fd, iov, count);
+}
+
 absl::Status BusyError(const std::string& mountpoint) {
   return catalog::PosixError(
       EBUSY, absl::StrCat(mountpoint,
@@ -293,6 +314,20 @@ absl::StatusOr<std::unique_ptr<MountedDrive>> MountedDrive::Mount(volume::Volume
     impl->session = nullptr;
     return absl::InternalError(
         absl::StrCat("cannot mount ", mountpoint, " (libfuse's reason is in the log above)"));
+  }
+  // Our reads and writes on the device libfuse just opened and mounted (no splice: Init turns
+  // it off, and without splice_* functions libfuse does not offer it).
+  fuse_custom_io io;
+  std::memset(&io, 0, sizeof(io));
+  io.read = ReadDevice;
+  io.writev = WriteDevice;
+  if (int rc = fuse_session_custom_io(impl->session, &io, fuse_session_fd(impl->session));
+      rc != 0) {
+    fuse_session_unmount(impl->session);
+    fuse_session_destroy(impl->session);
+    impl->session = nullptr;
+    return absl::InternalError(
+        absl::StrCat("libfuse refused our device I/O functions: ", std::strerror(-rc)));
   }
 
   std::unique_ptr<MountedDrive> drive(new MountedDrive(std::move(impl), mountpoint));

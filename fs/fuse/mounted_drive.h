@@ -94,7 +94,9 @@ class MountedDrive {
   absl::Status Unmount(UnmountMode mode = UnmountMode::kNormal);
 
   // Blocks until the mount ends from outside (`gnr umount`, fusermount3 -u, umount(8)) or
-  // through Unmount(); returns the session loop's outcome.
+  // through Unmount(); returns the session loop's outcome: OK however the kernel ended the
+  // connection (unmount, lazy unmount's last close, umount -f, even with requests queued), an
+  // error only when talking to /dev/fuse failed otherwise.
   absl::Status Wait();
 
   // For a foreground daemon: serves until the mount ends from outside or a SIGINT, SIGTERM

@@ -360,6 +360,36 @@ INSTANTIATE_TEST_SUITE_P(Backends, DriveTest, ::testing::ValuesIn(BackendsUnderT
                            return BackendName(info.param);
                          });
 
+// The kernel tears a FUSE connection down when the last reference to the mount goes (here:
+// the last close on a lazily detached mount) even if requests are still queued (here: the
+// RELEASEDIRs of the directories just closed; unlike files, they take no FLUSH round trip, so
+// many pile up). A session thread that has just taken one off the queue then reads
+// ECONNABORTED instead of ENODEV (fs/fuse/dev.c, fuse_dev_do_read). Both mean the mount is
+// gone: the session must end cleanly. libfuse 3.14 alone would end it with an error, or hang
+// the process (a worker cancelled inside its perror() keeps stderr's lock). About one cycle in
+// four hits the race here, so 60 cycles all miss it with a chance below 1e-7.
+TEST(DriveTeardown, SessionEndsCleanlyWhenTheMountGoesWithRequestsQueued) {
+  ASSERT_OK(CheckFuseAvailable());
+  MemoryVolume volume;
+  constexpr int kCycles = 60;
+  constexpr int kOpenDirs = 64;
+  for (int cycle = 0; cycle < kCycles; ++cycle) {
+    ASSERT_OK_AND_ASSIGN(std::unique_ptr<TestMount> mount, TestMount::Start(volume));
+    std::vector<int> fds;
+    for (int i = 0; i < kOpenDirs; ++i) {
+      int fd = open(mount->path().c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+      ASSERT_GE(fd, 0) << std::strerror(errno);
+      fds.push_back(fd);
+    }
+    // Detach now (returns at once); the open directories keep the connection alive.
+    ASSERT_OK(fuse::UnmountPath(mount->path(), fuse::UnmountMode::kLazy));
+    for (int fd : fds) close(fd);
+    const absl::Status ended = mount->drive().Wait();
+    ASSERT_TRUE(ended.ok()) << "cycle " << cycle << ": " << ended;
+    EXPECT_FALSE(mount->drive().mounted());
+  }
+}
+
 // A daemon that dies without unmounting must not leave a mount behind: the watchdog
 // (mount_guard.h) removes it. The daemon is a forked child that mounts and aborts.
 TEST(MountGuard, CrashedDaemonLeavesNoMount) {
