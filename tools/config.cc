@@ -51,6 +51,8 @@ std::string TypeName(const ConfigOption& o) {
       return "a list of strings";
     case ConfigType::kLogLevel:
       return "one of \"debug\", \"info\", \"warning\", \"error\", \"off\"";
+    case ConfigType::kBool:
+      return "true or false";
   }
   return "a value";
 }
@@ -83,6 +85,9 @@ std::optional<std::string> CheckValue(const ConfigOption& o, const std::string& 
       if (!n.ok()) return absl::StrCat(bad, " (", std::string(n.status().message()), ")");
       return std::nullopt;
     }
+    case ConfigType::kBool:
+      if (v != "true" && v != "false") return bad;
+      return std::nullopt;
     case ConfigType::kLogLevel: {
       LogLevel level;
       if (!ParseLogLevel(v, &level)) return bad;
@@ -113,6 +118,7 @@ Values DefaultOf(const ConfigOption& o, const std::map<std::string, std::string>
   if (key == "drive.cache_size") return {"1G"};
   if (key == "farmer.data") return {absl::StrCat(data, "/farmer")};
   if (key == "farmer.listen") return {"tcp://127.0.0.1:0"};
+  if (key == "farmer.verify_reads") return {"false"};
   if (key == "log.level") return {"info"};
   return {};
 }
@@ -170,6 +176,10 @@ absl::StatusOr<Values> FromToml(const ConfigOption& o, const toml::node& node,
       } else {
         return wrong(type_of(node));
       }
+      break;
+    case ConfigType::kBool:
+      if (!node.is_boolean()) return wrong(type_of(node));
+      out.push_back(node.as_boolean()->get() ? "true" : "false");
       break;
     case ConfigType::kString:
     case ConfigType::kPath:
@@ -237,6 +247,8 @@ const std::vector<ConfigOption>& ConfigOptions() {
        "endpoints published to the network"},
       {"farmer.bootstrap", "GNR_FARMER_BOOTSTRAP", "--bootstrap", T::kList,
        "peers the farmer joins through"},
+      {"farmer.verify_reads", "GNR_FARMER_VERIFY_READS", "--verify-reads", T::kBool,
+       "re-hash every leaf served (readers verify them anyway)"},
       {"log.level", "GNR_LOG_LEVEL", "--log-level", T::kLogLevel, "least severe level logged"},
   };
   return *options;

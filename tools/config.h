@@ -49,6 +49,7 @@ enum class ConfigType {
   kSize,      // bytes: 1073741824, "1G", "1.5T", "750GB" (net/farmer/byte_size.h); "0" allowed
   kList,      // strings: a TOML array (or one string); comma-separated in the environment
   kLogLevel,  // debug, info, warning, error or off
+  kBool,      // true or false (a TOML boolean; "true"/"false" in flags and the environment)
 };
 
 struct ConfigOption {
@@ -116,6 +117,8 @@ class Config {
   std::string String(std::string_view key) const { return Get(key).value(); }
   // Get(key).values.
   const std::vector<std::string>& List(std::string_view key) const { return Get(key).values; }
+  // A kBool option: true when its value is "true" (unset: false).
+  bool Bool(std::string_view key) const { return Get(key).value() == "true"; }
 
   // Every option's value, in ConfigOptions() order.
   const std::vector<ConfigValue>& values() const { return values_; }

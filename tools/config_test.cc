@@ -119,6 +119,14 @@ TEST(ResolveConfig, BadEnvironmentValueNamesTheVariable) {
   EXPECT_OK(ResolveConfig(in));
   in.env["GNR_LOG_LEVEL"] = "loud";
   EXPECT_STATUS(ResolveConfig(in), absl::StatusCode::kInvalidArgument);
+  in.env.erase("GNR_LOG_LEVEL");
+  ASSERT_OK_AND_ASSIGN(Config defaults, ResolveConfig(in));
+  EXPECT_FALSE(defaults.Bool("farmer.verify_reads"));
+  in.env["GNR_FARMER_VERIFY_READS"] = "true";
+  ASSERT_OK_AND_ASSIGN(Config verify, ResolveConfig(in));
+  EXPECT_TRUE(verify.Bool("farmer.verify_reads"));
+  in.env["GNR_FARMER_VERIFY_READS"] = "1";
+  EXPECT_STATUS(ResolveConfig(in), absl::StatusCode::kInvalidArgument);
 }
 
 TEST(ResolveConfig, BadFlagValueNamesTheFlag) {
@@ -156,6 +164,7 @@ bootstrap = "tcp://a:1#aa"
 [farmer]
 capacity = 1048576
 advertise = []
+verify_reads = true
 [log]
 level = "debug"
 )",
@@ -167,6 +176,7 @@ level = "debug"
   EXPECT_THAT(file.entries.at("drive.bootstrap").values, ElementsAre("tcp://a:1#aa"));
   EXPECT_THAT(file.entries.at("farmer.capacity").values, ElementsAre("1048576"));
   EXPECT_THAT(file.entries.at("farmer.advertise").values, IsEmpty());
+  EXPECT_THAT(file.entries.at("farmer.verify_reads").values, ElementsAre("true"));
   EXPECT_THAT(file.entries.at("log.level").values, ElementsAre("debug"));
 }
 
@@ -199,6 +209,8 @@ TEST(ParseConfigFile, WrongTypeIsAnErrorNamingKeyAndLine) {
            Case{"[chain]\nkeystore = \"\"\n", "chain.keystore must be a path"},
            Case{"[log]\nlevel = \"chatty\"\n", "log.level must be one of"},
            Case{"[farmer]\nlisten = true\n", "got a boolean"},
+           Case{"[farmer]\nverify_reads = \"yes\"\n",
+                "farmer.verify_reads must be true or false, got a string"},
        }) {
     absl::StatusOr<ConfigFile> file = ParseConfigFile(c.text, kPath);
     EXPECT_STATUS(file, absl::StatusCode::kInvalidArgument);

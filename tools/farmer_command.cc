@@ -64,13 +64,16 @@ constexpr char kUsage[] =
     "  --rpc URL             the chain's JSON-RPC endpoint for --contract (default $GNR_RPC\n"
     "                        or http://127.0.0.1:8545)\n"
     "  --workers N           threads serving shard requests (default 2)\n"
+    "  --verify-reads BOOL   true: re-hash every leaf read from disk before serving it\n"
+    "                        (default false: readers and auditors verify them anyway)\n"
     "  --status-interval S   seconds between DIR/status.json updates (default 5)\n"
     "  --log-level LEVEL     debug, info, warning or error (default info)\n"
     "  --config FILE         configuration file (default ~/.config/gnr/config.toml)\n"
-    "  --data, --capacity, --listen, --advertise, --bootstrap and --log-level may also\n"
-    "  come from $GNR_FARMER_DATA, $GNR_FARMER_CAPACITY, $GNR_FARMER_LISTEN,\n"
-    "  $GNR_FARMER_ADVERTISE, $GNR_FARMER_BOOTSTRAP (comma-separated lists), $GNR_LOG_LEVEL\n"
-    "  or the [farmer] and [log] tables of the configuration file (`gnr config show`).\n"
+    "  --data, --capacity, --listen, --advertise, --bootstrap, --verify-reads and\n"
+    "  --log-level may also come from $GNR_FARMER_DATA, $GNR_FARMER_CAPACITY,\n"
+    "  $GNR_FARMER_LISTEN, $GNR_FARMER_ADVERTISE, $GNR_FARMER_BOOTSTRAP (comma-separated\n"
+    "  lists), $GNR_FARMER_VERIFY_READS, $GNR_LOG_LEVEL or the [farmer] and [log] tables of\n"
+    "  the configuration file (`gnr config show`).\n"
     "\n"
     "status  capacity, used space, shards, buckets, peers and requests served.\n"
     "  --data DIR            the farmer's data directory\n"
@@ -104,6 +107,7 @@ int RunDaemon(const std::vector<std::string>& args, const Config& config) {
   options.data_dir = config.String("farmer.data");
   options.listen = config.String("farmer.listen");
   std::string capacity = config.String("farmer.capacity");
+  options.store.verify_reads = config.Bool("farmer.verify_reads");
   LogLevel config_level;
   if (ParseLogLevel(config.String("log.level"), &config_level)) SetLogLevel(config_level);
   std::vector<std::string> advertise;
@@ -141,6 +145,9 @@ int RunDaemon(const std::vector<std::string>& args, const Config& config) {
     } else if (value("--workers", &v)) {
       options.worker_threads = std::atoi(v.c_str());
       if (options.worker_threads < 1) return UsageError("--workers must be at least 1");
+    } else if (value("--verify-reads", &v)) {
+      if (v != "true" && v != "false") return UsageError("--verify-reads must be true or false");
+      options.store.verify_reads = v == "true";
     } else if (value("--status-interval", &v)) {
       status_interval = std::atof(v.c_str());
       if (!(status_interval > 0)) return UsageError("--status-interval must be > 0");

@@ -42,7 +42,8 @@ Json StoreJson(const StoreCounters& c) {
               {"sentinel_challenges", c.sentinel_challenges},
               {"merkle_challenges", c.merkle_challenges},
               {"deletes", c.deletes},
-              {"corrupt_reads", c.corrupt_reads}};
+              {"corrupt_reads", c.corrupt_reads},
+              {"tree_loads", c.tree_loads}};
 }
 
 Json ServerJson(const shard::ShardServerStats& s) {

@@ -1,6 +1,7 @@
 #include "net/farmer/shard_store.h"
 
 #include <algorithm>
+#include <iterator>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
@@ -301,6 +302,7 @@ absl::StatusOr<PutResult> ShardStore::Put(const PutArgs& args, ByteView data) {
     --operations_in_flight_;
     if (stored) {
       used_ += meta->size;
+      EraseTreeLocked(meta->id);  // none expected: deletes drop theirs
       shards_.emplace(meta->id, *meta);
       ++counters_.puts;
       counters_.bytes_written += meta->size;
@@ -369,6 +371,48 @@ absl::StatusOr<ShardMeta> ShardStore::BeginRead(const ShardId& id) {
   return it->second;
 }
 
+absl::StatusOr<std::shared_ptr<const crypto::MerkleTree>> ShardStore::GetTree(
+    const ShardMeta& meta) {
+  {
+    absl::MutexLock lock(&mu_);
+    auto it = trees_.find(meta.id);
+    if (it != trees_.end()) {
+      if (it->second.tree->root() == meta.merkle_root) {
+        tree_lru_.splice(tree_lru_.end(), tree_lru_, it->second.lru);
+        return it->second.tree;
+      }
+      EraseTreeLocked(meta.id);  // another shard of the same id (deleted and stored again)
+    }
+    ++counters_.tree_loads;
+  }
+  // Built outside the lock: two first reads of a shard may both build it (harmless).
+  GNR_ASSIGN_OR_RETURN(crypto::MerkleTree loaded, LoadTree(meta));
+  auto tree = std::make_shared<const crypto::MerkleTree>(std::move(loaded));
+  const uint64_t bytes = 2 * tree->leaf_count() * sizeof(crypto::Hash256) + 256;
+  absl::MutexLock lock(&mu_);
+  auto stored = shards_.find(meta.id);
+  // Cache only the tree of a shard still stored with this root (not one deleted meanwhile).
+  if (bytes > options_.tree_cache_bytes || stored == shards_.end() || deleting_.contains(meta.id) ||
+      stored->second.merkle_root != tree->root() || trees_.contains(meta.id)) {
+    return tree;
+  }
+  while (!tree_lru_.empty() && tree_bytes_ + bytes > options_.tree_cache_bytes) {
+    EraseTreeLocked(tree_lru_.front());
+  }
+  tree_lru_.push_back(meta.id);
+  trees_.emplace(meta.id, CachedTree{tree, std::prev(tree_lru_.end()), bytes});
+  tree_bytes_ += bytes;
+  return tree;
+}
+
+void ShardStore::EraseTreeLocked(const ShardId& id) {
+  auto it = trees_.find(id);
+  if (it == trees_.end()) return;
+  tree_bytes_ -= it->second.bytes;
+  tree_lru_.erase(it->second.lru);
+  trees_.erase(it);
+}
+
 absl::StatusOr<crypto::MerkleTree> ShardStore::LoadTree(const ShardMeta& meta) {
   GNR_ASSIGN_OR_RETURN(std::vector<crypto::Hash256> leaves, index_->LeafHashes(meta.id));
   uint64_t expected = crypto::MerkleLeafCount(meta.size, meta.leaf_size);
@@ -432,9 +476,9 @@ absl::StatusOr<LeafRange> ShardStore::GetLeaves(const ShardId& id, uint64_t firs
       return absl::OutOfRangeError(
           absl::StrCat("read of ", count, " leaves exceeds the largest read"));
     }
-    GNR_ASSIGN_OR_RETURN(crypto::MerkleTree tree, LoadTree(meta));
-    GNR_ASSIGN_OR_RETURN(Bytes bytes, ReadLeaves(meta, tree, first_leaf, count));
-    GNR_ASSIGN_OR_RETURN(crypto::MerkleRangeProof proof, tree.ProveRange(first_leaf, count));
+    GNR_ASSIGN_OR_RETURN(std::shared_ptr<const crypto::MerkleTree> tree, GetTree(meta));
+    GNR_ASSIGN_OR_RETURN(Bytes bytes, ReadLeaves(meta, *tree, first_leaf, count));
+    GNR_ASSIGN_OR_RETURN(crypto::MerkleRangeProof proof, tree->ProveRange(first_leaf, count));
     return LeafRange{std::move(bytes), std::move(proof)};
   }();
   absl::MutexLock lock(&mu_);
@@ -483,9 +527,9 @@ absl::StatusOr<LeafProof> ShardStore::ProveLeaf(const ShardId& id, uint64_t leaf
       return absl::OutOfRangeError(absl::StrCat("leaf ", leaf_index, " is not inside shard ",
                                                 HexEncode(id), " of ", leaf_count, " leaves"));
     }
-    GNR_ASSIGN_OR_RETURN(crypto::MerkleTree tree, LoadTree(meta));
-    GNR_ASSIGN_OR_RETURN(Bytes leaf, ReadLeaves(meta, tree, leaf_index, 1));
-    GNR_ASSIGN_OR_RETURN(crypto::MerkleProof proof, tree.Prove(leaf_index));
+    GNR_ASSIGN_OR_RETURN(std::shared_ptr<const crypto::MerkleTree> tree, GetTree(meta));
+    GNR_ASSIGN_OR_RETURN(Bytes leaf, ReadLeaves(meta, *tree, leaf_index, 1));
+    GNR_ASSIGN_OR_RETURN(crypto::MerkleProof proof, tree->Prove(leaf_index));
     return LeafProof{std::move(leaf), std::move(proof)};
   }();
   absl::MutexLock lock(&mu_);
@@ -536,6 +580,7 @@ absl::Status ShardStore::Delete(const ShardId& id, ByteView payer) {
   if (!removed.ok()) return Annotate(removed, "index");
   shards_.erase(id);
   dirty_access_.erase(id);
+  EraseTreeLocked(id);
   used_ -= size;
   ++counters_.deletes;
   GNR_LOG(kInfo) << "deleted shard " << ShortId(id) << " (" << HumanBytes(size) << ")";

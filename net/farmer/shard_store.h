@@ -21,8 +21,14 @@
 // A crash at any point leaves either an acknowledged shard (row + complete file) or
 // something Open() cleans up: temp files are deleted, a shard file without a row was never
 // acknowledged and is deleted, a row without its file (lost by the disk) is dropped with an
-// error log. Nothing half-written is ever read: reads serve only indexed shards, and (with
-// verify_reads) every leaf read is checked against its indexed hash.
+// error log. Nothing half-written is ever read: reads serve only indexed shards.
+//
+// Reads. A range read or a challenge needs the shard's Merkle tree (for the proof): it is
+// rebuilt from the indexed leaf hashes at the first read of a shard and kept in an LRU
+// cache (ShardStoreOptions::tree_cache_bytes), dropped when the shard is deleted. Leaves
+// are served as they are on disk: the client checks every leaf against the root it holds
+// (and rebuilds a corrupt one from parity), and the auditor's Merkle challenges catch disk
+// rot, so re-hashing them here (verify_reads) is off by default.
 //
 // Thread-safety: all methods are thread-safe and may block on disk I/O. Puts of different
 // shards run concurrently; a second put of a shard being written gets Unavailable.
@@ -35,6 +41,7 @@
 //   GNR_ASSIGN_OR_RETURN(LeafRange range, store->GetLeaves(id, 0, 4));
 
 #include <cstdint>
+#include <list>
 #include <memory>
 #include <span>
 #include <string>
@@ -65,8 +72,13 @@ struct ShardStoreOptions {
   uint64_t min_free_disk_bytes = 64ull << 20;
   // Largest shard accepted, and largest read answered.
   uint64_t max_shard_size = 64ull << 20;
-  // Check every leaf read from disk against its indexed hash (DataLoss on mismatch).
-  bool verify_reads = true;
+  // Check every leaf read from disk against its indexed hash (DataLoss on mismatch) before
+  // serving it. Off by default: readers verify every leaf against the shard's Merkle root
+  // anyway; this costs one SHA-256 pass over everything served.
+  bool verify_reads = false;
+  // Merkle trees of recently read shards kept in memory (bytes of hashes, about 64 bytes per
+  // leaf: 16 KiB for a 16 MiB shard of 64 KiB leaves). 0 disables the cache.
+  uint64_t tree_cache_bytes = 16ull << 20;
 };
 
 struct PutArgs {
@@ -118,7 +130,8 @@ struct StoreCounters {
   uint64_t sentinel_challenges = 0;
   uint64_t merkle_challenges = 0;
   uint64_t deletes = 0;
-  uint64_t corrupt_reads = 0;  // leaves that did not match their hash
+  uint64_t corrupt_reads = 0;  // leaves that did not match their hash (verify_reads)
+  uint64_t tree_loads = 0;     // Merkle trees rebuilt from the index (tree cache misses)
 };
 
 // What Open() found and repaired.
@@ -198,7 +211,11 @@ class ShardStore {
   absl::StatusOr<std::vector<crypto::Hash256>> WriteShardFile(const PutArgs& args, ByteView data);
   // Meta of a readable shard (and records the access). NotFound / FailedPrecondition.
   absl::StatusOr<ShardMeta> BeginRead(const ShardId& id) ABSL_LOCKS_EXCLUDED(mu_);
+  // The shard's Merkle tree: from the cache, else rebuilt from the index (and cached).
+  absl::StatusOr<std::shared_ptr<const crypto::MerkleTree>> GetTree(const ShardMeta& meta)
+      ABSL_LOCKS_EXCLUDED(mu_);
   absl::StatusOr<crypto::MerkleTree> LoadTree(const ShardMeta& meta);
+  void EraseTreeLocked(const ShardId& id) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Reads leaves [first, first + count) of an open shard and checks them.
   absl::StatusOr<Bytes> ReadLeaves(const ShardMeta& meta, const crypto::MerkleTree& tree,
                                    uint64_t first, uint64_t count);
@@ -221,6 +238,16 @@ class ShardStore {
   uint64_t reserved_ ABSL_GUARDED_BY(mu_) = 0;
   int operations_in_flight_ ABSL_GUARDED_BY(mu_) = 0;  // puts, reads and deletes
   StoreCounters counters_ ABSL_GUARDED_BY(mu_);
+  // The tree cache: least recently used first in tree_lru_. Holds only trees of stored
+  // shards (with their current root): entries go when a shard is deleted.
+  struct CachedTree {
+    std::shared_ptr<const crypto::MerkleTree> tree;
+    std::list<ShardId>::iterator lru;
+    uint64_t bytes = 0;
+  };
+  absl::flat_hash_map<ShardId, CachedTree> trees_ ABSL_GUARDED_BY(mu_);
+  std::list<ShardId> tree_lru_ ABSL_GUARDED_BY(mu_);
+  uint64_t tree_bytes_ ABSL_GUARDED_BY(mu_) = 0;
 };
 
 }  // namespace gnr::farmer

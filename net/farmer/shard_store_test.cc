@@ -71,9 +71,13 @@ class ShardStoreTest : public ::testing::Test {
  protected:
   absl::StatusOr<std::unique_ptr<ShardStore>> Open(uint64_t capacity = 64 << 20,
                                                    Env* env = nullptr) {
-    return ShardStore::Open(
-        env ? *env : PosixEnv(), clock_,
-        {.dir = dir_.path(), .capacity_bytes = capacity, .min_free_disk_bytes = 0});
+    return Open(ShardStoreOptions{.dir = "", .capacity_bytes = capacity}, env);
+  }
+  // `options` with this test's directory and no free-disk margin.
+  absl::StatusOr<std::unique_ptr<ShardStore>> Open(ShardStoreOptions options, Env* env = nullptr) {
+    options.dir = dir_.path();
+    options.min_free_disk_bytes = 0;
+    return ShardStore::Open(env ? *env : PosixEnv(), clock_, std::move(options));
   }
 
   TempDir dir_{"shard_store"};
@@ -315,20 +319,122 @@ TEST_F(ShardStoreTest, OneStorePerDirectory) {
   EXPECT_OK(Open());
 }
 
-TEST_F(ShardStoreTest, CorruptLeafOnDiskIsNotServed) {
-  ASSERT_OK_AND_ASSIGN(auto store, Open());
+// Flips one bit of byte `offset` of the shard's file.
+void CorruptOnDisk(ShardStore& store, const TestShard& s, size_t offset) {
+  std::fstream f(store.ShardPath(s.args.id), std::ios::in | std::ios::out | std::ios::binary);
+  f.seekp(offset);
+  char c = static_cast<char>(s.data[offset] ^ 0x40);
+  f.write(&c, 1);
+}
+
+TEST_F(ShardStoreTest, CorruptLeafOnDiskIsNotServedWithVerifyReads) {
+  ASSERT_OK_AND_ASSIGN(
+      auto store,
+      Open(ShardStoreOptions{.dir = "", .capacity_bytes = 64 << 20, .verify_reads = true}));
   TestShard s = MakeShard(rng_, 4 * kLeaf);
   ASSERT_OK(store->Put(s.args, s.data));
-  {
-    std::fstream f(store->ShardPath(s.args.id), std::ios::in | std::ios::out | std::ios::binary);
-    f.seekp(2 * kLeaf + 5);
-    char c = static_cast<char>(s.data[2 * kLeaf + 5] ^ 0x40);
-    f.write(&c, 1);
-  }
+  CorruptOnDisk(*store, s, 2 * kLeaf + 5);
   EXPECT_OK(store->GetLeaves(s.args.id, 0, 2));
   EXPECT_STATUS(store->GetLeaves(s.args.id, 1, 2), absl::StatusCode::kDataLoss);
   EXPECT_STATUS(store->ProveLeaf(s.args.id, 2), absl::StatusCode::kDataLoss);
   EXPECT_EQ(store->counters().corrupt_reads, 2u);
+}
+
+// By default leaves are served as stored: a corrupt one goes out with the shard's true
+// proof, which the reader (or the auditor) finds does not match it.
+TEST_F(ShardStoreTest, CorruptLeafIsCaughtByTheReaderByDefault) {
+  ASSERT_OK_AND_ASSIGN(auto store, Open());
+  EXPECT_FALSE(store->options().verify_reads);
+  TestShard s = MakeShard(rng_, 4 * kLeaf);
+  ASSERT_OK(store->Put(s.args, s.data));
+  CorruptOnDisk(*store, s, 2 * kLeaf + 5);
+  ASSERT_OK_AND_ASSIGN(LeafProof p, store->ProveLeaf(s.args.id, 2));
+  EXPECT_STATUS(crypto::VerifyMerkleProof(s.args.merkle_root, p.leaf, p.proof),
+                absl::StatusCode::kDataLoss);
+  ASSERT_OK_AND_ASSIGN(LeafProof good, store->ProveLeaf(s.args.id, 1));
+  EXPECT_OK(crypto::VerifyMerkleProof(s.args.merkle_root, good.leaf, good.proof));
+  EXPECT_EQ(store->counters().corrupt_reads, 0u);
+}
+
+// The Merkle tree of a shard is rebuilt from the index once, then served from the cache,
+// until the shard is deleted; a shard stored again under the same id gets its own tree.
+TEST_F(ShardStoreTest, RangeReadsReuseTheShardsTreeUntilItIsDeleted) {
+  ASSERT_OK_AND_ASSIGN(auto store, Open());
+  TestShard s = MakeShard(rng_, 6 * kLeaf + 7);
+  ASSERT_OK(store->Put(s.args, s.data));
+  EXPECT_EQ(store->counters().tree_loads, 0u);
+  ASSERT_OK(store->GetLeaves(s.args.id, 0, 2));
+  EXPECT_EQ(store->counters().tree_loads, 1u);
+  ASSERT_OK_AND_ASSIGN(LeafRange second, store->GetLeaves(s.args.id, 2, 5));
+  ASSERT_OK(store->ProveLeaf(s.args.id, 6));
+  ExpectIntact(*store, s);
+  EXPECT_EQ(store->counters().tree_loads, 1u);
+  EXPECT_EQ(second.leaves, Bytes(s.data.begin() + 2 * kLeaf, s.data.end()));
+
+  ASSERT_OK(store->Delete(s.args.id, s.args.payer));
+  EXPECT_STATUS(store->GetLeaves(s.args.id, 0, 1), absl::StatusCode::kNotFound);
+  TestShard again = MakeShard(rng_, 3 * kLeaf);
+  again.args.id = s.args.id;
+  ASSERT_OK(store->Put(again.args, again.data));
+  ExpectIntact(*store, again);  // checks the proof against the new root
+  EXPECT_EQ(store->counters().tree_loads, 2u);
+}
+
+// The cache holds at most tree_cache_bytes: with room for one tree, two shards read in
+// turn rebuild their trees every time; 0 disables it.
+TEST_F(ShardStoreTest, TreeCacheIsBoundedInBytes) {
+  TestShard a = MakeShard(rng_, 8 * kLeaf);
+  TestShard b = MakeShard(rng_, 8 * kLeaf);
+  for (uint64_t cache : {uint64_t{1024}, uint64_t{0}, uint64_t{1} << 20}) {
+    ASSERT_OK_AND_ASSIGN(
+        auto store,
+        Open(ShardStoreOptions{.dir = "", .capacity_bytes = 64 << 20, .tree_cache_bytes = cache}));
+    ASSERT_OK(store->Put(a.args, a.data));
+    ASSERT_OK(store->Put(b.args, b.data));
+    for (int round = 0; round < 3; ++round) {
+      ASSERT_OK(store->GetLeaves(a.args.id, 0, 1));
+      ASSERT_OK(store->GetLeaves(b.args.id, 1, 1));
+    }
+    EXPECT_EQ(store->counters().tree_loads, cache == 1024 ? 6u : cache == 0 ? 6u : 2u) << cache;
+  }
+}
+
+// Many readers of a few shards at once (the farmer's worker threads) all get their leaves
+// with valid proofs while the trees are built, cached and evicted under them.
+TEST_F(ShardStoreTest, ConcurrentRangeReadsShareTheCache) {
+  ASSERT_OK_AND_ASSIGN(
+      auto store,
+      Open(ShardStoreOptions{.dir = "", .capacity_bytes = 64 << 20, .tree_cache_bytes = 2048}));
+  std::vector<TestShard> shards;
+  for (int i = 0; i < 4; ++i) {
+    shards.push_back(MakeShard(rng_, 9 * kLeaf + 100));
+    ASSERT_OK(store->Put(shards.back().args, shards.back().data));
+  }
+  std::atomic<int> bad{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 4; ++t) {
+    threads.emplace_back([&, t] {
+      for (int i = 0; i < 50; ++i) {
+        const TestShard& s = shards[(t + i) % shards.size()];
+        uint64_t first = static_cast<uint64_t>(i % 10);
+        absl::StatusOr<LeafRange> r = store->GetLeaves(s.args.id, first, 1);
+        if (!r.ok()) {
+          ++bad;
+          continue;
+        }
+        size_t off = first * kLeaf;
+        Bytes want(s.data.begin() + off,
+                   s.data.begin() + std::min<size_t>(s.data.size(), off + kLeaf));
+        std::vector<crypto::Hash256> hashes{crypto::MerkleLeafHash(r->leaves)};
+        if (r->leaves != want ||
+            !crypto::VerifyMerkleRange(s.args.merkle_root, hashes, r->proof).ok()) {
+          ++bad;
+        }
+      }
+    });
+  }
+  for (std::thread& t : threads) t.join();
+  EXPECT_EQ(bad.load(), 0);
 }
 
 TEST_F(ShardStoreTest, RecoveryRemovesWhatWasNeverAcknowledged) {
