@@ -345,6 +345,39 @@ TEST(Encoder, FileEncoderReadsSegmentBySegment) {
   EXPECT_EQ(s.code(), absl::StatusCode::kDataLoss) << s;
 }
 
+TEST(Encoder, AdoptedSegmentsGiveTheSameManifest) {
+  CodecParams p;
+  p.segment_size = 8192;
+  p.leaf_size = 512;
+  std::mt19937_64 rng(5);
+  const Bytes data = RandomBytes(rng, 30000);
+  ChoppySource source(data, data.size());
+  ASSERT_OK_AND_ASSIGN(FileEncoder whole,
+                       FileEncoder::Create(p, TestKey(1), TestKey(2), data.size()));
+  EncodedSegment seg;
+  while (!whole.done()) ASSERT_OK(whole.Next(source, seg));
+  ASSERT_OK_AND_ASSIGN(FileManifest expected, whole.Finish());
+
+  // Segments 0 and 1 encoded on their own (as while the file was being written).
+  ASSERT_OK_AND_ASSIGN(SegmentEncoder early, SegmentEncoder::Create(p, TestKey(1), TestKey(2)));
+  ASSERT_OK_AND_ASSIGN(FileEncoder enc,
+                       FileEncoder::Create(p, TestKey(1), TestKey(2), data.size()));
+  for (uint64_t i = 0; i < 2; ++i) {
+    ASSERT_OK_AND_ASSIGN(EncodedSegment e, early.Encode(i, ByteView(data).subspan(i * 8192, 8192)));
+    ASSERT_OK(enc.Adopt(e.manifest));
+  }
+  while (!enc.done()) ASSERT_OK(enc.Next(source, seg));
+  ASSERT_OK_AND_ASSIGN(FileManifest m, enc.Finish());
+  EXPECT_EQ(m, expected);
+  EXPECT_STATUS(enc.Adopt(expected.segments[0]), absl::StatusCode::kFailedPrecondition);
+
+  // Only full segments: the last one (short) must be encoded from the file.
+  ASSERT_OK_AND_ASSIGN(FileEncoder enc2,
+                       FileEncoder::Create(p, TestKey(1), TestKey(2), data.size()));
+  for (int i = 0; i < 3; ++i) ASSERT_OK(enc2.Adopt(expected.segments[i]));
+  EXPECT_STATUS(enc2.Adopt(expected.segments[2]), absl::StatusCode::kInvalidArgument);
+}
+
 TEST(Encoder, EmptyFileHasNoSegments) {
   CodecParams p;
   MemoryShardStore store;

@@ -245,6 +245,21 @@ absl::Status FileEncoder::Next(FileSource& source, EncodedSegment& out) {
   return absl::OkStatus();
 }
 
+absl::Status FileEncoder::Adopt(const SegmentManifest& segment) {
+  if (done()) return absl::FailedPreconditionError("all segments are already encoded");
+  const CodecParams& p = encoder_.params();
+  const uint64_t len = SegmentPlaintextLength(file_size_, p.segment_size, next_);
+  if (len != p.segment_size || segment.plaintext_length != len ||
+      segment.shards.size() != static_cast<size_t>(p.total_shards())) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "segment ", next_, " cannot be adopted: it has ", segment.plaintext_length, " bytes in ",
+        segment.shards.size(), " shards, the file needs ", len, " bytes in ", p.total_shards()));
+  }
+  segments_.push_back(segment);
+  ++next_;
+  return absl::OkStatus();
+}
+
 absl::StatusOr<FileManifest> FileEncoder::Finish() const {
   if (!done()) {
     return absl::FailedPreconditionError(absl::StrCat("file encoding not finished: ", next_, " of ",

@@ -135,6 +135,13 @@ class FileEncoder {
   // file_size; errors of the source are passed through. FailedPrecondition when done().
   absl::Status Next(FileSource& source, EncodedSegment& out);
 
+  // Takes segment next_segment(), encoded earlier by a SegmentEncoder with this encoder's
+  // params, key and nonce from the same plaintext, instead of encoding it again (the drive
+  // encodes full segments while a file is still being written). FailedPrecondition when
+  // done(); InvalidArgument unless `segment` is a full segment (only a file's last segment
+  // may be shorter) with k + m shards.
+  absl::Status Adopt(const SegmentManifest& segment);
+
   // The manifest, once every segment is encoded (FailedPrecondition before).
   absl::StatusOr<FileManifest> Finish() const;
 

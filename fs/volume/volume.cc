@@ -512,6 +512,8 @@ void VolumeImpl::PurgeInode(Ino ino) {
   if (st != nullptr) {
     absl::MutexLock lock(&st->mu);
     if (st->purged) return;  // the last close and the end of an upload may both get here
+    InvalidateEarlySegments(*st, 0);
+    st->early = nullptr;
     if (st->staging != nullptr) {
       (void)st->staging->Unlink();
       st->staging = nullptr;

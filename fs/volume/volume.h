@@ -18,9 +18,9 @@
 // filled with the whole committed version (up front, not lazily; opening for writing alone
 // costs nothing). Reads of a file with a staging file come from it; other reads go
 // through the read cache and the decoder (fetch from the fastest farmers, verify, rebuild,
-// decrypt). A handle read sequentially fetches ahead (windows growing from 1 to 8 MiB, the
-// next one fetched in the background by an upload worker): at most 16 MiB of memory per
-// handle, freed at Release. A dirty file is uploaded when its last writable handle is
+// decrypt). A handle read sequentially fetches ahead (windows growing from 1 to 8 MiB,
+// several fetched at once in the background by the upload workers): at most 32 MiB of
+// memory per handle, freed at Release. A dirty file is uploaded when its last writable handle is
 // released (after VolumeOptions::upload_delay), on Fsync, or when it has been dirty for
 // VolumeOptions::max_dirty_time; its new version is committed in one catalog transaction
 // once every segment has k+1 acknowledged shards, and shards keep going to k+m afterwards.
@@ -193,6 +193,10 @@ struct VolumeStats {
   uint64_t cache_misses = 0;
   uint64_t used_stored_bytes = 0;  // counted against the bucket
   uint64_t bucket_size_bytes = 0;
+  // Full segments put on farmers while their file was still being written, taken by the
+  // upload that committed them / discarded because the file changed under them.
+  uint64_t early_segments_adopted = 0;
+  uint64_t early_segments_discarded = 0;
 };
 
 struct VolumeOptions {
@@ -210,6 +214,10 @@ struct VolumeOptions {
   uint32_t cache_block_size = 4u << 20;
   // Upload worker threads (two busy threads saturate these machines: DESIGN.md section 10).
   int upload_threads = 2;
+  // Encode and put each full segment of a file while it is still being written (a big
+  // sequential write is then mostly on the farmers when fsync or close comes); off, nothing
+  // is sent before the upload starts.
+  bool upload_while_writing = true;
   // A dirty file is uploaded this long after its last writable handle is released (so a
   // quick close/reopen does not upload twice), or once dirty for max_dirty_time while open.
   absl::Duration upload_delay = absl::Seconds(1);

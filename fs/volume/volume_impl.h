@@ -34,6 +34,29 @@
 
 namespace gnr::volume::internal {
 
+struct SegmentPut;
+class PutJournal;
+
+// Full segments of a file being written, encoded and put on farmers while the writer goes on
+// (VolumeImpl::MaybeStartEarlySegment), so that the upload at fsync/close only has the tail
+// left. All of them use `nonce`, the nonce of the version the next upload commits; the
+// upload adopts them (codec::FileEncoder::Adopt). A change of the staged bytes of an encoded
+// segment (a write into it, a truncate below its end) voids all of them (their shards are
+// deleted) and the next full segment starts over under a new nonce: re-encoding a segment
+// under the same nonce would reuse its keystream. Guarded by InodeState::mu.
+struct EarlySegments {
+  codec::FileNonce nonce{};
+  std::shared_ptr<PutJournal> journal;  // the put journal of the upload (may be null)
+  // Segment i, encoded from staged bytes that have not changed since, for i < size().
+  std::vector<std::shared_ptr<SegmentPut>> segments;
+  std::vector<codec::SegmentManifest> manifests;  // parallel to `segments`
+  // The worker task for segment segments.size(): queued (an upload or an invalidation may
+  // still call it off: it then does nothing), or running (an upload waits for it).
+  enum class Job { kNone, kQueued, kRunning };
+  Job job = Job::kNone;
+  uint64_t epoch = 0;  // bumped by every invalidation: a job of an older epoch is void
+};
+
 // What the Volume knows about an inode it is working on (open, staged or uploading).
 struct InodeState {
   explicit InodeState(Ino i) : ino(i) {}
@@ -58,6 +81,11 @@ struct InodeState {
   absl::Status last_error ABSL_GUARDED_BY(mu);
   bool purged ABSL_GUARDED_BY(mu) = false;
   bool unlinked ABSL_GUARDED_BY(mu) = false;  // lost its last link (mirror of `orphan`)
+  std::shared_ptr<EarlySegments> early ABSL_GUARDED_BY(mu);  // null: none encoded yet
+  // Where the last write ended; a write elsewhere makes the file a random writer (a
+  // database, say), whose segments are not sent ahead until its next commit.
+  uint64_t write_end ABSL_GUARDED_BY(mu) = 0;
+  bool random_writer ABSL_GUARDED_BY(mu) = false;
 
   bool dirty() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu) {
     return staging != nullptr && generation != committed_generation;
@@ -75,28 +103,52 @@ struct InodeState {
 // Sequential read-ahead of one readable handle (committed content only). The kernel sends
 // FUSE reads of 128 KiB (its readahead window); fetched one by one, each costs a network
 // round trip and, with RS(4, 2), four 32 KiB shard ranges with their Merkle proofs. A handle
-// read sequentially fetches a growing window instead (1 MiB doubling to kMaxWindow) and
-// answers the next reads from it; once half of a window is read, a Volume worker fetches the
-// next one in the background, so the network works while the reader consumes. The mutex
-// also makes concurrent reads of one handle (the kernel's async readahead) wait for the
-// fetch in progress instead of repeating it. At most two windows (16 MiB) per handle.
+// read sequentially fetches windows instead (1 MiB doubling to kMaxWindow; with the read
+// cache on, windows end on cache block boundaries) and answers the next reads from them.
+// Several windows ahead of the reader are fetched at once by the Volume's workers, so the
+// network and the farmers never wait for the reader: windows are planned up to twice as far
+// ahead of the reader as it has read sequentially (at least kMinWindow; a lone pair of nearby
+// random reads costs little), as many as fit in kMaxBytes (what is buffered, being fetched
+// and queued, per handle; a window is freed once the reader is kMinWindow past its end).
+// Each window is fetched exactly once, by whoever claims it first: a worker, or a reader
+// that needs a window no worker has started (it fetches it itself) — a reader that needs a
+// window being fetched waits for it. The fetches run without `mu`; concurrent reads of one
+// handle (the kernel's async readahead) share the windows. Lock order: mu -> VolumeImpl::mu_.
 struct ReadAhead {
   static constexpr uint64_t kMinWindow = uint64_t{1} << 20;
   static constexpr uint64_t kMaxWindow = uint64_t{8} << 20;
-  // kQueued: a worker task will fetch [prefetch_begin, +window) unless a reader takes the
-  // job back (sets kNone) first; kRunning: it is fetching; kDone: prefetch_data holds it
-  // (empty if the fetch failed: the reader then fetches itself and sees the error).
-  enum class Prefetch { kNone, kQueued, kRunning, kDone };
+  static constexpr uint64_t kMaxBytes = uint64_t{32} << 20;
+
+  // Plaintext [begin, begin + size) of `version`. Fields guarded by the ReadAhead's mu.
+  struct Window {
+    enum class State { kQueued, kRunning, kDone };
+    uint64_t begin = 0;
+    uint64_t size = 0;
+    State state = State::kQueued;
+    bool dropped = false;  // no longer in `windows`: a queued fetch is skipped
+    Bytes data;            // kDone and status ok: the bytes
+    absl::Status status;   // kDone: how the fetch went
+    uint64_t end() const { return begin + size; }
+  };
+
   absl::Mutex mu;
-  catalog::VersionId version ABSL_GUARDED_BY(mu) = 0;  // 0: nothing buffered
-  uint64_t begin ABSL_GUARDED_BY(mu) = 0;              // data = plaintext [begin, begin+size)
-  Bytes data ABSL_GUARDED_BY(mu);
+  catalog::VersionId version ABSL_GUARDED_BY(mu) = 0;  // of every window; 0: none
+  // Consecutive windows, in file order.
+  std::deque<std::shared_ptr<Window>> windows ABSL_GUARDED_BY(mu);
   uint64_t next ABSL_GUARDED_BY(mu) = 0;    // end of the last read: where a sequential one starts
-  uint64_t window ABSL_GUARDED_BY(mu) = 0;  // 0: not reading sequentially
-  Prefetch prefetch ABSL_GUARDED_BY(mu) = Prefetch::kNone;
-  catalog::VersionId prefetch_version ABSL_GUARDED_BY(mu) = 0;
-  uint64_t prefetch_begin ABSL_GUARDED_BY(mu) = 0;
-  Bytes prefetch_data ABSL_GUARDED_BY(mu);
+  uint64_t window ABSL_GUARDED_BY(mu) = 0;  // size of the last window; 0: not sequential
+  uint64_t run_start ABSL_GUARDED_BY(mu) = 0;  // where the current sequential run began
+
+  uint64_t end() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu) {
+    return windows.empty() ? 0 : windows.back()->end();
+  }
+  uint64_t bytes() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu) {
+    return windows.empty() ? 0 : windows.back()->end() - windows.front()->begin;
+  }
+  void DropAll() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu) {
+    for (const auto& w : windows) w->dropped = true;
+    windows.clear();
+  }
 };
 
 struct Handle {
@@ -299,15 +351,36 @@ class VolumeImpl final : public Volume {
   // ReadCommitted through the handle's read-ahead (see ReadAhead).
   absl::Status ReadCommittedAhead(const std::shared_ptr<ReadAhead>& ra, catalog::VersionId version,
                                   uint64_t file_size, uint64_t offset, MutableByteView out);
-  // Queues the background fetch of the window after ra.data once the reader is half way.
-  void MaybePrefetch(const std::shared_ptr<ReadAhead>& ra, uint64_t file_size)
+  // For a sequential read at `offset`: appends windows after ra's last one (from `offset` if
+  // it has none), at least up to `need`, then as far ahead as the run allows (see ReadAhead)
+  // and kMaxBytes; queues a worker task for each.
+  void PlanWindows(const std::shared_ptr<ReadAhead>& ra, catalog::VersionId version,
+                   uint64_t file_size, uint64_t offset, uint64_t need)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(ra->mu);
+  // Fetches window `w` (claimed: state kRunning) with ra->mu released, then marks it done.
+  void FetchWindow(ReadAhead& ra, catalog::VersionId version, ReadAhead::Window& w)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(ra.mu);
   absl::StatusOr<std::shared_ptr<VersionContent>> LoadVersion(catalog::VersionId id, bool refresh);
   absl::Status ReadFromNetwork(VersionContent& content, uint64_t offset, MutableByteView out);
   absl::Status RefreshBucket(bool force) ABSL_LOCKS_EXCLUDED(mu_);
 
   // --- volume_upload.cc ---
   void WorkerLoop();
+  // After a write: if the staged file now holds a full segment past those already encoded
+  // early, and fewer than segments_in_flight of them wait for their quorum, a worker encodes
+  // and puts it (see EarlySegments). Requires st->mu held.
+  void MaybeStartEarlySegment(const std::shared_ptr<InodeState>& st)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(st->mu);
+  void EncodeEarlySegment(const std::shared_ptr<InodeState>& st,
+                          const std::shared_ptr<EarlySegments>& early, uint64_t index,
+                          uint64_t epoch);
+  // The staged bytes from `offset` on are about to change: if an early segment holds any of
+  // them, all early segments are voided and their shards deleted. Requires st.mu held.
+  void InvalidateEarlySegments(InodeState& st, uint64_t offset)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(st.mu);
+  // A SegmentPut for the shards of `es` (moved from), ready for PutSegmentShards.
+  std::shared_ptr<SegmentPut> NewSegmentPut(const std::string& label, codec::EncodedSegment& es,
+                                            std::shared_ptr<PutJournal> journal);
   // Queues an upload of `ino` at `due` (earlier of an existing due time and `due`).
   void ScheduleUploadLocked(Ino ino, absl::Time due) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // An upload just committed, so the network takes uploads again: uploads waiting out the
@@ -356,6 +429,8 @@ class VolumeImpl final : public Volume {
   uint64_t wake_seq_ ABSL_GUARDED_BY(mu_) = 0;  // bumped when workers have new work
   uint64_t pending_stored_ ABSL_GUARDED_BY(mu_) = 0;
   uint64_t used_stored_ ABSL_GUARDED_BY(mu_) = 0;
+  std::atomic<uint64_t> early_segments_adopted_{0};
+  std::atomic<uint64_t> early_segments_discarded_{0};
   BucketInfo bucket_ ABSL_GUARDED_BY(mu_);
   std::optional<absl::Time> bucket_checked_ ABSL_GUARDED_BY(mu_);
   std::vector<std::shared_ptr<SegmentPut>> topping_up_ ABSL_GUARDED_BY(mu_);

@@ -165,95 +165,164 @@ absl::StatusOr<size_t> VolumeImpl::Read(FileHandle fh, uint64_t offset, MutableB
 absl::Status VolumeImpl::ReadCommittedAhead(const std::shared_ptr<ReadAhead>& ra_ptr,
                                             catalog::VersionId version, uint64_t file_size,
                                             uint64_t offset, MutableByteView out) {
+  using Window = ReadAhead::Window;
   ReadAhead& ra = *ra_ptr;
   absl::MutexLock lock(&ra.mu);
   const uint64_t end = offset + out.size();
-  auto buffered = [&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(ra.mu) {
-    return ra.version == version && offset >= ra.begin && end <= ra.begin + ra.data.size();
-  };
-  if (!buffered() && ra.prefetch != ReadAhead::Prefetch::kNone) {
-    // Not started yet (the workers are busy uploading): take the job back and fetch below.
-    if (ra.prefetch == ReadAhead::Prefetch::kQueued) ra.prefetch = ReadAhead::Prefetch::kNone;
-    auto settled = [&ra]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(ra.mu) {
-      return ra.prefetch != ReadAhead::Prefetch::kRunning;
-    };
-    ra.mu.Await(absl::Condition(&settled));
-    if (ra.prefetch == ReadAhead::Prefetch::kDone) {
-      if (ra.prefetch_version == version && !ra.prefetch_data.empty()) {
-        ra.data.swap(ra.prefetch_data);
-        ra.begin = ra.prefetch_begin;
-        ra.version = version;
-      }
-      ra.prefetch = ReadAhead::Prefetch::kNone;
-    }
-  }
-  if (buffered()) {
-    std::copy_n(ra.data.begin() + (offset - ra.begin), out.size(), out.begin());
+  // Reads what no window holds straight from the network (ra.mu released meanwhile).
+  auto direct = [&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(ra.mu) {
     ra.next = end;
-    MaybePrefetch(ra_ptr, file_size);
-    return absl::OkStatus();
+    ra.mu.Unlock();
+    absl::Status s = ReadCommitted(version, offset, out);
+    ra.mu.Lock();
+    return s;
+  };
+  if (ra.version != version) {
+    ra.DropAll();
+    ra.version = version;
+    ra.window = 0;
   }
+  const bool inside =
+      !ra.windows.empty() && offset >= ra.windows.front()->begin && offset < ra.end();
   // Sequential: at the end of the previous read, give or take the reordering of the kernel's
   // concurrent readahead requests (a window's worth).
   const uint64_t slack = std::max(ra.window, ReadAhead::kMinWindow);
-  const bool sequential = offset == 0 || (ra.version == version && offset + slack >= ra.next &&
-                                          offset <= ra.next + slack);
+  const bool sequential =
+      inside || offset == 0 || (offset + slack >= ra.next && offset <= ra.next + slack);
   if (!sequential) {
-    ra.window = 0;
-    ra.next = end;
-    return ReadCommitted(version, offset, out);
+    ra.window = 0;  // no more windows until the reads are sequential again
+    return direct();
   }
-  ra.window = std::clamp<uint64_t>(2 * ra.window, ReadAhead::kMinWindow, ReadAhead::kMaxWindow);
-  const uint64_t fetch = std::max<uint64_t>(
-      out.size(), std::min<uint64_t>(ra.window, file_size > offset ? file_size - offset : 0));
-  ra.version = 0;  // invalid until the fetch succeeds
-  ra.data.resize(fetch);
-  GNR_RETURN_IF_ERROR(ReadCommitted(version, offset, MutableByteView(ra.data)));
-  ra.version = version;
-  ra.begin = offset;
-  ra.next = end;
-  std::copy_n(ra.data.begin(), out.size(), out.begin());
-  MaybePrefetch(ra_ptr, file_size);
-  return absl::OkStatus();
+  if (!inside && !ra.windows.empty() && offset < ra.windows.front()->begin) {
+    // A straggler of the kernel's concurrent reads, behind windows already freed: the
+    // sequential run goes on ahead of it.
+    ra.mu.Unlock();
+    absl::Status s = ReadCommitted(version, offset, out);
+    ra.mu.Lock();
+    return s;
+  }
+  if (inside) {
+    // Free the windows the reader is well past (kept a little for reordered reads).
+    while (ra.windows.size() > 1 && ra.windows.front()->end() + ReadAhead::kMinWindow <= offset) {
+      ra.windows.front()->dropped = true;
+      ra.windows.pop_front();
+    }
+  } else {
+    ra.DropAll();  // a sequential run starts here
+    ra.run_start = offset;
+  }
+  PlanWindows(ra_ptr, version, file_size, offset, std::min(end, file_size));
+
+  // Copy from the windows holding [offset, end) once they are fetched: fetch those no worker
+  // has started, wait for the others. Windows may be dropped by another reader while ra.mu
+  // is released: then read directly.
+  for (;;) {
+    if (ra.version != version) return direct();
+    auto it = std::find_if(ra.windows.begin(), ra.windows.end(),
+                           [&](const auto& w) { return offset >= w->begin && offset < w->end(); });
+    if (it == ra.windows.end()) return direct();
+    std::shared_ptr<Window> pending;
+    bool failed = false;
+    uint64_t covered = offset;
+    for (auto w = it; w != ra.windows.end() && covered < end; ++w) {
+      if ((*w)->state != Window::State::kDone) {
+        pending = *w;
+        break;
+      }
+      if (!(*w)->status.ok()) {
+        failed = true;
+        break;
+      }
+      covered = (*w)->end();
+    }
+    if (failed) {
+      // The fetch failed (after its retries): read directly, which reports the error, and
+      // start over afterwards.
+      ra.DropAll();
+      return direct();
+    }
+    if (pending == nullptr) {
+      if (covered < end) return direct();  // past the planned windows (not expected)
+      uint64_t pos = offset;
+      for (auto w = it; pos < end; ++w) {
+        const uint64_t n = std::min(end, (*w)->end()) - pos;
+        std::copy_n((*w)->data.begin() + (pos - (*w)->begin), n, out.begin() + (pos - offset));
+        pos += n;
+      }
+      ra.next = end;
+      return absl::OkStatus();
+    }
+    if (pending->state == Window::State::kQueued) {
+      pending->state = Window::State::kRunning;  // ours: no worker has started it
+      FetchWindow(ra, version, *pending);
+    } else {
+      auto done = [&pending]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(ra.mu) {
+        return pending->state == Window::State::kDone;
+      };
+      ra.mu.Await(absl::Condition(&done));
+    }
+  }
 }
 
-void VolumeImpl::MaybePrefetch(const std::shared_ptr<ReadAhead>& ra_ptr, uint64_t file_size) {
+void VolumeImpl::PlanWindows(const std::shared_ptr<ReadAhead>& ra_ptr, catalog::VersionId version,
+                             uint64_t file_size, uint64_t offset, uint64_t need) {
+  using Window = ReadAhead::Window;
   ReadAhead& ra = *ra_ptr;
-  const uint64_t start = ra.begin + ra.data.size();
-  if (ra.window == 0 || ra.version == 0 || ra.prefetch != ReadAhead::Prefetch::kNone ||
-      start >= file_size || ra.next < ra.begin + ra.data.size() / 2) {
-    return;
-  }
-  const uint64_t n = std::min<uint64_t>(ra.window, file_size - start);
-  const catalog::VersionId version = ra.version;
-  ra.prefetch = ReadAhead::Prefetch::kQueued;
-  ra.prefetch_version = version;
-  ra.prefetch_begin = start;
-  absl::MutexLock lock(&mu_);
-  if (stop_) {
-    ra.prefetch = ReadAhead::Prefetch::kNone;
-    return;
-  }
-  tasks_.push_back([this, ra_ptr, version, start, n] {
-    ReadAhead& ra = *ra_ptr;
-    Bytes buf;
-    {
-      absl::MutexLock lock(&ra.mu);
-      if (ra.prefetch != ReadAhead::Prefetch::kQueued || ra.prefetch_begin != start ||
-          ra.prefetch_version != version) {
-        return;  // taken back by a reader
-      }
-      ra.prefetch = ReadAhead::Prefetch::kRunning;
-      buf.swap(ra.prefetch_data);  // reuse its memory
+  uint64_t pos = ra.windows.empty() ? offset : ra.end();
+  const uint64_t ahead = offset + std::max(ReadAhead::kMinWindow, offset - ra.run_start);
+  std::vector<std::shared_ptr<Window>> queued;
+  while (pos < file_size) {
+    const uint64_t grow =
+        std::clamp<uint64_t>(2 * ra.window, ReadAhead::kMinWindow, ReadAhead::kMaxWindow);
+    uint64_t size = grow;
+    if (pos < need) {
+      size = std::max(size, need - pos);  // the read being answered must be covered
+    } else if (pos >= ahead || ra.bytes() + size > ReadAhead::kMaxBytes) {
+      break;
     }
-    buf.resize(n);
-    absl::Status s = ReadCommitted(version, start, MutableByteView(buf));
-    absl::MutexLock lock(&ra.mu);
-    if (!s.ok()) buf.clear();
-    ra.prefetch_data.swap(buf);
-    ra.prefetch = ReadAhead::Prefetch::kDone;
-  });
+    uint64_t window_end = std::min(file_size, pos + size);
+    if (cache_->enabled()) {
+      // On cache block boundaries: two windows never fetch the same block.
+      const uint64_t bs = options_.cache_block_size;
+      window_end = std::min(file_size, (window_end + bs - 1) / bs * bs);
+    }
+    auto w = std::make_shared<Window>();
+    w->begin = pos;
+    w->size = window_end - pos;
+    ra.windows.push_back(w);
+    ra.window = grow;
+    queued.push_back(std::move(w));
+    pos = window_end;
+  }
+  if (queued.empty()) return;
+  // Lock order: ReadAhead::mu -> mu_.
+  absl::MutexLock lock(&mu_);
+  if (stop_) return;  // the readers fetch the windows themselves
+  std::weak_ptr<ReadAhead> weak = ra_ptr;
+  for (std::shared_ptr<Window>& w : queued) {
+    tasks_.push_back([this, weak, w = std::move(w), version] {
+      std::shared_ptr<ReadAhead> ra = weak.lock();
+      if (ra == nullptr) return;  // the handle was released
+      absl::MutexLock lock(&ra->mu);
+      if (w->dropped || w->state != Window::State::kQueued) return;
+      w->state = Window::State::kRunning;
+      FetchWindow(*ra, version, *w);
+    });
+  }
   ++wake_seq_;
+}
+
+void VolumeImpl::FetchWindow(ReadAhead& ra, catalog::VersionId version, ReadAhead::Window& w) {
+  const uint64_t begin = w.begin;
+  const uint64_t size = w.size;
+  ra.mu.Unlock();
+  Bytes data(size);
+  absl::Status s = ReadCommitted(version, begin, MutableByteView(data));
+  if (!s.ok()) data.clear();
+  ra.mu.Lock();
+  w.data = std::move(data);
+  w.status = std::move(s);
+  w.state = ReadAhead::Window::State::kDone;
 }
 
 absl::StatusOr<std::shared_ptr<VersionContent>> VolumeImpl::LoadVersion(catalog::VersionId id,
@@ -467,6 +536,7 @@ absl::Status VolumeImpl::ReserveSpace(InodeState& st, uint64_t new_size) {
 absl::Status VolumeImpl::TruncateLocked(InodeState& st, uint64_t size) {
   GNR_RETURN_IF_ERROR(EnsureStaging(st, /*truncate_to_zero=*/size == 0));
   GNR_RETURN_IF_ERROR(ReserveSpace(st, size));
+  InvalidateEarlySegments(st, size);
   GNR_RETURN_IF_ERROR(st.staging->Truncate(size));
   st.size = size;
   return MarkDirty(st);
@@ -487,9 +557,13 @@ absl::StatusOr<size_t> VolumeImpl::Write(FileHandle fh, uint64_t offset, ByteVie
   }
   uint64_t new_size = std::max<uint64_t>(st.size, offset + data.size());
   GNR_RETURN_IF_ERROR(ReserveSpace(st, new_size));
+  InvalidateEarlySegments(st, offset);
   GNR_RETURN_IF_ERROR(st.staging->WriteAt(offset, data));
   st.size = new_size;
   GNR_RETURN_IF_ERROR(MarkDirty(st));
+  if (offset != st.write_end) st.random_writer = true;
+  st.write_end = offset + data.size();
+  MaybeStartEarlySegment(h.state);
   return data.size();
 }
 

@@ -517,23 +517,202 @@ void VolumeImpl::AbortSegments(const std::vector<std::shared_ptr<SegmentPut>>& s
   }
 }
 
+std::shared_ptr<SegmentPut> VolumeImpl::NewSegmentPut(const std::string& label,
+                                                      codec::EncodedSegment& es,
+                                                      std::shared_ptr<PutJournal> journal) {
+  const codec::CodecParams& params = options_.params;
+  auto seg = std::make_shared<SegmentPut>();
+  seg->journal = std::move(journal);
+  seg->label = absl::StrCat(label, " segment ", es.index);
+  seg->segment = es.index;
+  seg->k = static_cast<uint32_t>(params.data_shards);
+  seg->n = static_cast<uint32_t>(params.total_shards());
+  seg->bucket_id = options_.bucket_id;
+  seg->leaf_size = params.leaf_size;
+  seg->merkle_kind = params.merkle_kind;
+  // DHT placement key of the segment: its first shard's id (H(nonce, segment, 0, gen)).
+  seg->placement_key = es.manifest.shards[0].id;
+  seg->manifests = es.manifest.shards;
+  absl::MutexLock lock(&seg->mu);
+  for (Bytes& b : es.shards) seg->shards.push_back(std::make_shared<const Bytes>(std::move(b)));
+  seg->acked.resize(seg->n);
+  seg->recorded.resize(seg->n, false);
+  seg->in_flight.resize(seg->n, false);
+  seg->given_up.resize(seg->n, false);
+  return seg;
+}
+
+// ---------------------------------------------------------------------------------------
+// Segments put while the file is being written
+
+void VolumeImpl::MaybeStartEarlySegment(const std::shared_ptr<InodeState>& st) {
+  if (!options_.upload_while_writing || st->purged || st->staging == nullptr || st->random_writer) {
+    return;
+  }
+  const uint64_t segment_size = options_.params.segment_size;
+  if (segment_size == 0 || StoreInline(options_.params, st->size)) return;
+  const uint64_t index = st->early != nullptr ? st->early->segments.size() : 0;
+  // Only full segments: the writer is past the end of segment `index`.
+  if (st->size / segment_size <= index ||
+      (st->early != nullptr && st->early->job != EarlySegments::Job::kNone)) {
+    return;
+  }
+  if (st->early != nullptr) {
+    // Bound the memory: not while the last segments_in_flight early segments all wait for
+    // their quorum (each holds its shards until they are acknowledged).
+    const auto& segs = st->early->segments;
+    const size_t window = static_cast<size_t>(options_.segments_in_flight);
+    size_t waiting = 0;
+    for (size_t i = segs.size() > window ? segs.size() - window : 0; i < segs.size(); ++i) {
+      absl::MutexLock lock(&segs[i]->mu);
+      if (segs[i]->AckedCount() < segs[i]->k + 1 && !segs[i]->aborted) ++waiting;
+    }
+    if (waiting >= window) return;
+  } else {
+    auto early = std::make_shared<EarlySegments>();
+    {
+      absl::MutexLock lock(&random_mu_);
+      early->nonce = codec::NewFileNonce(*env_.random);
+    }
+    early->journal = PutJournal::Open(absl::StrCat(staging_dir_, "/", st->ino, ".puts"));
+    st->early = std::move(early);
+  }
+  std::shared_ptr<EarlySegments> early = st->early;
+  const uint64_t epoch = early->epoch;
+  absl::MutexLock lock(&mu_);
+  if (stop_ || st->orphan) return;
+  early->job = EarlySegments::Job::kQueued;
+  tasks_.push_back(
+      [this, st, early, index, epoch] { EncodeEarlySegment(st, early, index, epoch); });
+  ++wake_seq_;
+}
+
+void VolumeImpl::EncodeEarlySegment(const std::shared_ptr<InodeState>& st,
+                                    const std::shared_ptr<EarlySegments>& early, uint64_t index,
+                                    uint64_t epoch) {
+  const codec::CodecParams& params = options_.params;
+  std::shared_ptr<StagingFile> staging;
+  {
+    absl::MutexLock lock(&st->mu);
+    if (st->early != early || early->epoch != epoch || early->job != EarlySegments::Job::kQueued) {
+      return;  // called off meanwhile
+    }
+    early->job = EarlySegments::Job::kRunning;
+    staging = st->staging;
+  }
+  // Encode from the staged bytes; a write into this segment meanwhile bumps the epoch, and
+  // the result is then thrown away below.
+  std::shared_ptr<SegmentPut> seg;
+  codec::SegmentManifest manifest;
+  absl::Status status =
+      staging != nullptr ? absl::OkStatus() : absl::FailedPreconditionError("no staging file");
+  if (status.ok()) {
+    Bytes plain(params.segment_size);
+    for (uint64_t got = 0; status.ok() && got < plain.size();) {
+      absl::StatusOr<size_t> n =
+          staging->ReadAt(index * params.segment_size + got, MutableByteView(plain).subspan(got));
+      if (!n.ok()) {
+        status = n.status();
+      } else if (*n == 0) {
+        status = absl::DataLossError("the staging file is shorter than the staged size");
+      } else {
+        got += *n;
+      }
+    }
+    absl::StatusOr<codec::SegmentEncoder> encoder = codec::SegmentEncoder::Create(
+        params, codec::DeriveFileKey(env_.bucket_key, early->nonce), early->nonce);
+    codec::EncodedSegment es;
+    if (status.ok()) status = encoder.status();
+    if (status.ok()) status = encoder->Encode(index, plain, es);
+    if (status.ok()) {
+      manifest = es.manifest;
+      seg = NewSegmentPut(PathOf(st->ino), es, early->journal);
+      status = PutSegmentShards(seg);
+    }
+  }
+  bool keep = false;
+  {
+    absl::MutexLock lock(&st->mu);
+    early->job = EarlySegments::Job::kNone;
+    keep = status.ok() && st->early == early && early->epoch == epoch &&
+           early->segments.size() == index && !st->purged;
+    if (keep) {
+      early->segments.push_back(seg);
+      early->manifests.push_back(std::move(manifest));
+      GNR_LOG(kDebug) << seg->label << ": encoded and sent while the file is being written";
+      MaybeStartEarlySegment(st);  // the writer may be further on already
+    } else if (!status.ok() && st->early == early) {
+      // Not worth retrying here: the upload encodes whatever is missing.
+      GNR_LOG(kInfo) << PathOf(st->ino) << " segment " << index
+                     << ": not sent ahead of the upload (" << status.message() << ")";
+    }
+  }
+  if (!keep && seg != nullptr) {
+    early_segments_discarded_.fetch_add(1);
+    AbortSegments({seg});
+  }
+}
+
+void VolumeImpl::InvalidateEarlySegments(InodeState& st, uint64_t offset) {
+  if (st.early == nullptr) return;
+  EarlySegments& early = *st.early;
+  const uint64_t first = offset / options_.params.segment_size;
+  const bool hits_job = early.job != EarlySegments::Job::kNone && first <= early.segments.size();
+  if (first >= early.segments.size() && !hits_job) return;
+  // All of them, not only from `first` on: segment `first` encoded again under the same
+  // nonce would reuse its AES-CTR keystream (and its shard ids) for other bytes. The next
+  // full segment starts over with a new nonce.
+  ++early.epoch;  // a job queued or running is void
+  if (early.job == EarlySegments::Job::kQueued) early.job = EarlySegments::Job::kNone;
+  std::vector<std::shared_ptr<SegmentPut>> doomed = std::move(early.segments);
+  st.early = nullptr;
+  if (!doomed.empty()) {
+    GNR_LOG(kDebug) << PathOf(st.ino) << ": segment " << first << " changed; the " << doomed.size()
+                    << " segment(s) sent ahead are void";
+    early_segments_discarded_.fetch_add(doomed.size());
+    AbortSegments(doomed);
+  }
+}
+
 absl::Status VolumeImpl::UploadOnce(const std::shared_ptr<InodeState>& st) {
   // Snapshot what to upload. Writes may continue meanwhile; they bump the generation, so
   // the file stays dirty and is uploaded again after this commit.
   uint64_t snap_gen, size;
   std::shared_ptr<StagingFile> staging;
   std::optional<catalog::UploadId> upload_id;
+  std::shared_ptr<EarlySegments> early;
   {
     absl::MutexLock lock(&st->mu);
+    if (st->purged || !st->dirty()) return absl::OkStatus();
+    // Segments sent ahead belong to this upload: one being encoded is waited for, one
+    // only queued is called off (the worker running this upload might be the one to run it).
+    auto settled = [&st]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(st->mu) {
+      return st->early == nullptr || st->early->job != EarlySegments::Job::kRunning;
+    };
+    st->mu.Await(absl::Condition(&settled));
+    if (st->early != nullptr && st->early->job == EarlySegments::Job::kQueued) {
+      st->early->job = EarlySegments::Job::kNone;
+      ++st->early->epoch;
+    }
     if (st->purged || !st->dirty()) return absl::OkStatus();
     snap_gen = st->generation;
     size = st->size;
     staging = st->staging;
     upload_id = st->upload_id;
+    early = std::move(st->early);
+    st->random_writer = false;  // judged again from the next write on
   }
+  bool orphan;
   {
     absl::MutexLock lock(&mu_);
-    if (st->orphan) return absl::OkStatus();  // nobody can see it; it is purged on close
+    orphan = st->orphan;
+  }
+  if (orphan) {  // nobody can see it; it is purged on close
+    if (early != nullptr) {
+      early_segments_discarded_.fetch_add(early->segments.size());
+      AbortSegments(early->segments);
+    }
+    return absl::OkStatus();
   }
   if (upload_id) {
     catalog::UploadUpdate u;
@@ -544,7 +723,9 @@ absl::Status VolumeImpl::UploadOnce(const std::shared_ptr<InodeState>& st) {
   const std::string label = PathOf(st->ino);
   const codec::CodecParams& params = options_.params;
   codec::FileNonce nonce;
-  {
+  if (early != nullptr) {
+    nonce = early->nonce;
+  } else {
     absl::MutexLock lock(&random_mu_);
     nonce = codec::NewFileNonce(*env_.random);
   }
@@ -566,6 +747,14 @@ absl::Status VolumeImpl::UploadOnce(const std::shared_ptr<InodeState>& st) {
     if (journal != nullptr && !absl::IsCancelled(why)) journal->Remove();
   };
 
+  if (early != nullptr && (StoreInline(params, size) || early->segments.empty())) {
+    // Nothing to adopt (the file shrank to an inline blob, or none was kept).
+    std::vector<std::shared_ptr<SegmentPut>> unused = std::move(early->segments);
+    early_segments_discarded_.fetch_add(unused.size());
+    AbortSegments(unused);
+    journal = early->journal;  // kept until a commit: it covers the deletes just sent
+    early.reset();
+  }
   if (StoreInline(params, size)) {
     Bytes plain(size);
     GNR_ASSIGN_OR_RETURN(size_t n, staging->ReadAt(0, MutableByteView(plain)));
@@ -580,9 +769,20 @@ absl::Status VolumeImpl::UploadOnce(const std::shared_ptr<InodeState>& st) {
     nv.inline_blob = std::move(blob);
   } else {
     nv.kind = catalog::VersionKind::kSharded;
-    journal = PutJournal::Open(absl::StrCat(staging_dir_, "/", st->ino, ".puts"));
-    GNR_ASSIGN_OR_RETURN(codec::FileEncoder encoder,
-                         codec::FileEncoder::Create(params, key, nonce, size));
+    if (early != nullptr && early->journal != nullptr) journal = early->journal;
+    if (journal == nullptr) {
+      journal = PutJournal::Open(absl::StrCat(staging_dir_, "/", st->ino, ".puts"));
+    }
+    absl::StatusOr<codec::FileEncoder> created =
+        codec::FileEncoder::Create(params, key, nonce, size);
+    if (!created.ok()) {
+      if (early != nullptr) {
+        early_segments_discarded_.fetch_add(early->segments.size());
+        AbortSegments(early->segments);
+      }
+      return created.status();
+    }
+    codec::FileEncoder encoder = *std::move(created);
     segment_count = encoder.segment_count();
     StagingSource source(staging);
     std::deque<std::shared_ptr<SegmentPut>> window;
@@ -595,37 +795,29 @@ absl::Status VolumeImpl::UploadOnce(const std::shared_ptr<InodeState>& st) {
           break;
         }
       }
-      codec::EncodedSegment es;
-      absl::Status s = encoder.Next(source, es);
-      if (!s.ok()) {
-        // DataLoss: the staging file shrank under us (a truncate): the next upload sees it.
-        failure = Annotate(s, "encoding the staging file");
-        break;
+      const uint64_t index = encoder.next_segment();
+      std::shared_ptr<SegmentPut> seg;
+      if (early != nullptr && index < early->segments.size() &&
+          encoder.Adopt(early->manifests[index]).ok()) {
+        // Sent while the file was being written, from the same bytes (a change would have
+        // voided it): its puts are in flight or done.
+        seg = early->segments[index];
+        early_segments_adopted_.fetch_add(1);
+        segs.push_back(seg);
+        window.push_back(seg);
+      } else {
+        codec::EncodedSegment es;
+        absl::Status s = encoder.Next(source, es);
+        if (!s.ok()) {
+          // DataLoss: the staging file shrank under us (a truncate): the next upload sees it.
+          failure = Annotate(s, "encoding the staging file");
+          break;
+        }
+        seg = NewSegmentPut(label, es, journal);
+        segs.push_back(seg);
+        window.push_back(seg);
+        failure = PutSegmentShards(seg);
       }
-      auto seg = std::make_shared<SegmentPut>();
-      seg->journal = journal;
-      seg->label = absl::StrCat(label, " segment ", es.index);
-      seg->segment = es.index;
-      seg->k = static_cast<uint32_t>(params.data_shards);
-      seg->n = static_cast<uint32_t>(params.total_shards());
-      seg->bucket_id = options_.bucket_id;
-      seg->leaf_size = params.leaf_size;
-      seg->merkle_kind = params.merkle_kind;
-      // DHT placement key of the segment: its first shard's id (H(nonce, segment, 0, gen)).
-      seg->placement_key = es.manifest.shards[0].id;
-      seg->manifests = es.manifest.shards;
-      {
-        absl::MutexLock lock(&seg->mu);
-        for (Bytes& b : es.shards)
-          seg->shards.push_back(std::make_shared<const Bytes>(std::move(b)));
-        seg->acked.resize(seg->n);
-        seg->recorded.resize(seg->n, false);
-        seg->in_flight.resize(seg->n, false);
-        seg->given_up.resize(seg->n, false);
-      }
-      segs.push_back(seg);
-      window.push_back(seg);
-      failure = PutSegmentShards(seg);
       // Keep at most segments_in_flight segments short of their quorum.
       while (failure.ok() && window.size() >= static_cast<size_t>(options_.segments_in_flight)) {
         failure = AwaitQuorum(window.front());
@@ -633,13 +825,22 @@ absl::Status VolumeImpl::UploadOnce(const std::shared_ptr<InodeState>& st) {
       }
       if (upload_id && failure.ok()) {
         catalog::UploadUpdate u;
-        u.bytes_done = std::min<uint64_t>(size, (es.index + 1) * uint64_t{params.segment_size});
+        u.bytes_done = std::min<uint64_t>(size, (index + 1) * uint64_t{params.segment_size});
         (void)catalog_->UpdateUpload(*upload_id, u);
       }
     }
     while (failure.ok() && !window.empty()) {
       failure = AwaitQuorum(window.front());
       window.pop_front();
+    }
+    if (early != nullptr) {
+      // Segments sent ahead that this version does not use (the upload failed first).
+      std::vector<std::shared_ptr<SegmentPut>> unused;
+      for (const auto& e : early->segments) {
+        if (std::find(segs.begin(), segs.end(), e) == segs.end()) unused.push_back(e);
+      }
+      early_segments_discarded_.fetch_add(unused.size());
+      AbortSegments(unused);
     }
     absl::StatusOr<codec::FileManifest> manifest =
         failure.ok() ? encoder.Finish() : absl::StatusOr<codec::FileManifest>(failure);
@@ -1003,6 +1204,8 @@ VolumeStats VolumeImpl::Stats() {
   absl::MutexLock lock(&mu_);
   s.used_stored_bytes = used_stored_;
   s.bucket_size_bytes = bucket_.size_bytes;
+  s.early_segments_adopted = early_segments_adopted_.load();
+  s.early_segments_discarded = early_segments_discarded_.load();
   return s;
 }
 
