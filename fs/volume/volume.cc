@@ -70,7 +70,15 @@ std::string ShortHex(ByteView b) { return HexEncode(b.first(std::min<size_t>(b.s
 }  // namespace
 
 VolumeImpl::VolumeImpl(const VolumeOptions& options, const VolumeEnv& env)
-    : options_(options), env_(env), live_(std::make_shared<Liveness>()) {
+    : options_(options),
+      env_(env),
+      live_(std::make_shared<Liveness>()),
+      // Room for the shards of the segments an upload keeps in flight, plus one.
+      shard_buffers_(std::make_shared<BufferPool>(
+          uint64_t{options.params.segment_size} *
+          static_cast<uint64_t>(std::max(options.segments_in_flight, 1) + 1) *
+          static_cast<uint64_t>(std::max(options.params.total_shards(), 1)) /
+          static_cast<uint64_t>(std::max(options.params.data_shards, 1)))) {
   absl::MutexLock lock(&live_->mu);
   live_->volume = this;
 }

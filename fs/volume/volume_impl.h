@@ -28,6 +28,7 @@
 #include "fs/catalog/catalog.h"
 #include "fs/codec/decoder.h"
 #include "fs/codec/manifest.h"
+#include "fs/volume/buffer_pool.h"
 #include "fs/volume/read_cache.h"
 #include "fs/volume/staging_file.h"
 #include "fs/volume/volume.h"
@@ -55,6 +56,7 @@ struct EarlySegments {
   enum class Job { kNone, kQueued, kRunning };
   Job job = Job::kNone;
   uint64_t epoch = 0;  // bumped by every invalidation: a job of an older epoch is void
+  Bytes plaintext;     // the running job's segment buffer, kept for the next one
 };
 
 // What the Volume knows about an inode it is working on (open, staged or uploading).
@@ -378,6 +380,9 @@ class VolumeImpl final : public Volume {
   // them, all early segments are voided and their shards deleted. Requires st.mu held.
   void InvalidateEarlySegments(InodeState& st, uint64_t offset)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(st.mu);
+  // Gives `es` recycled shard buffers of the size the encoder needs for a segment of
+  // `plaintext_length` bytes (it then writes into them without allocating).
+  void PrepareShardBuffers(uint64_t plaintext_length, codec::EncodedSegment& es);
   // A SegmentPut for the shards of `es` (moved from), ready for PutSegmentShards.
   std::shared_ptr<SegmentPut> NewSegmentPut(const std::string& label, codec::EncodedSegment& es,
                                             std::shared_ptr<PutJournal> journal);
@@ -429,6 +434,7 @@ class VolumeImpl final : public Volume {
   uint64_t wake_seq_ ABSL_GUARDED_BY(mu_) = 0;  // bumped when workers have new work
   uint64_t pending_stored_ ABSL_GUARDED_BY(mu_) = 0;
   uint64_t used_stored_ ABSL_GUARDED_BY(mu_) = 0;
+  std::shared_ptr<BufferPool> shard_buffers_;  // see BufferPool
   std::atomic<uint64_t> early_segments_adopted_{0};
   std::atomic<uint64_t> early_segments_discarded_{0};
   BucketInfo bucket_ ABSL_GUARDED_BY(mu_);

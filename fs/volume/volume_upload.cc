@@ -19,9 +19,12 @@
 #include "common/log.h"
 #include "common/status.h"
 #include "common/strings.h"
+#include "crypto/sentinel.h"
 #include "fs/catalog/posix_error.h"
 #include "fs/codec/encoder.h"
 #include "fs/codec/inline_blob.h"
+#include "fs/codec/layout.h"
+#include "fs/codec/params.h"
 #include "fs/volume/space.h"
 #include "fs/volume/volume_impl.h"
 
@@ -209,6 +212,7 @@ void VolumeImpl::WorkerLoop() {
       gc_requested_ = false;
       gc_running_ = true;
       next_gc_ = now + absl::Minutes(1);
+      if (upload_due_.empty()) shard_buffers_->Clear();  // no upload for a while
       ++busy_workers_;
       mu_.Unlock();
       (void)RefreshBucket(/*force=*/false);
@@ -517,6 +521,18 @@ void VolumeImpl::AbortSegments(const std::vector<std::shared_ptr<SegmentPut>>& s
   }
 }
 
+void VolumeImpl::PrepareShardBuffers(uint64_t plaintext_length, codec::EncodedSegment& es) {
+  const codec::CodecParams& p = options_.params;
+  const uint64_t shard_length =
+      codec::ShardLength(plaintext_length, static_cast<uint64_t>(p.data_shards));
+  const uint64_t stored =
+      shard_length + crypto::kSentinelSize * codec::SentinelCount(p, shard_length);
+  es.shards.resize(static_cast<size_t>(p.total_shards()));
+  for (Bytes& b : es.shards) {
+    if (b.size() != stored) b = shard_buffers_->Take(static_cast<size_t>(stored));
+  }
+}
+
 std::shared_ptr<SegmentPut> VolumeImpl::NewSegmentPut(const std::string& label,
                                                       codec::EncodedSegment& es,
                                                       std::shared_ptr<PutJournal> journal) {
@@ -534,7 +550,7 @@ std::shared_ptr<SegmentPut> VolumeImpl::NewSegmentPut(const std::string& label,
   seg->placement_key = es.manifest.shards[0].id;
   seg->manifests = es.manifest.shards;
   absl::MutexLock lock(&seg->mu);
-  for (Bytes& b : es.shards) seg->shards.push_back(std::make_shared<const Bytes>(std::move(b)));
+  for (Bytes& b : es.shards) seg->shards.push_back(shard_buffers_->Share(std::move(b)));
   seg->acked.resize(seg->n);
   seg->recorded.resize(seg->n, false);
   seg->in_flight.resize(seg->n, false);
@@ -607,7 +623,8 @@ void VolumeImpl::EncodeEarlySegment(const std::shared_ptr<InodeState>& st,
   absl::Status status =
       staging != nullptr ? absl::OkStatus() : absl::FailedPreconditionError("no staging file");
   if (status.ok()) {
-    Bytes plain(params.segment_size);
+    Bytes& plain = early->plaintext;  // only the running job touches it
+    plain.resize(params.segment_size);
     for (uint64_t got = 0; status.ok() && got < plain.size();) {
       absl::StatusOr<size_t> n =
           staging->ReadAt(index * params.segment_size + got, MutableByteView(plain).subspan(got));
@@ -623,7 +640,10 @@ void VolumeImpl::EncodeEarlySegment(const std::shared_ptr<InodeState>& st,
         params, codec::DeriveFileKey(env_.bucket_key, early->nonce), early->nonce);
     codec::EncodedSegment es;
     if (status.ok()) status = encoder.status();
-    if (status.ok()) status = encoder->Encode(index, plain, es);
+    if (status.ok()) {
+      PrepareShardBuffers(plain.size(), es);
+      status = encoder->Encode(index, plain, es);
+    }
     if (status.ok()) {
       manifest = es.manifest;
       seg = NewSegmentPut(PathOf(st->ino), es, early->journal);
@@ -807,6 +827,7 @@ absl::Status VolumeImpl::UploadOnce(const std::shared_ptr<InodeState>& st) {
         window.push_back(seg);
       } else {
         codec::EncodedSegment es;
+        PrepareShardBuffers(codec::SegmentPlaintextLength(size, params.segment_size, index), es);
         absl::Status s = encoder.Next(source, es);
         if (!s.ok()) {
           // DataLoss: the staging file shrank under us (a truncate): the next upload sees it.
