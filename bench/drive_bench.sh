@@ -9,8 +9,14 @@
 #   - creation rate of 4 KiB files (write + close), then one fsync of the directory (gnr
 #     stages them and uploads in the background, as a local disk's page cache would);
 #   - random 4 KiB reads of the big file, after the same remount (gnr) / cache drop.
-# Prints absolute figures and gnr / passthrough ratios (targets: write >= 40%, cold read >=
-# 50%). Nothing here asserts on time. Needs root (tmpfs mount, drop_caches) and /dev/fuse.
+# Both sides keep their bytes on the same tmpfs: passthrough's backing directory, and gnr's
+# local storage (the devnet's farmer stores and chain, the mount's catalog, staging files and
+# state; with --network memory the mount's state). The ratios measure software, not ext4
+# against tmpfs. Prints absolute figures, gnr / passthrough ratios (targets: write >= 40%,
+# cold read >= 50%) and the CPU seconds gnr spends per GiB written and read back, split into
+# the mount daemon and the farmers (utime + stime from /proc/<pid>/stat before and after each
+# phase; the write's phase ends once the remount's unmount has stored every shard). Nothing
+# here asserts on time. Needs root (tmpfs mount, drop_caches) and /dev/fuse.
 #
 # Usage: bench/drive_bench.sh [--gnr PATH] [--size MIB] [--files N] [--reads N]
 #                             [--network devnet|memory] [--mount-args "ARGS"]
@@ -19,8 +25,9 @@
 #   --files N          4 KiB files to create (default 2000)
 #   --reads N          random 4 KiB reads (default 4000)
 #   --network devnet   (default) the real loopback network: `gnr devnet up` in a scratch
-#                      directory (anvil + StorageMarket + 6 farmer daemons over ZeroMQ/CURVE),
-#                      the drive mounted with its flags, `gnr devnet down` at the end
+#                      directory on the tmpfs (anvil + StorageMarket + 6 farmer daemons over
+#                      ZeroMQ/CURVE), the drive mounted with its flags, `gnr devnet down` at
+#                      the end
 #   --network memory   farmers inside the mount daemon (--in-memory-network 6): no TCP,
 #                      no chain; shows what the network costs
 #   --mount-args ARGS  extra flags for `gnr mount` (after the network's own)
@@ -41,7 +48,7 @@ while [[ $# -gt 0 ]]; do
     --reads) reads="${2:?--reads needs N}"; shift 2 ;;
     --network) network="${2:?--network needs devnet or memory}"; shift 2 ;;
     --mount-args) mount_args="${2?--mount-args needs ARGS}"; shift 2 ;;
-    -h|--help) sed -n '2,26p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) sed -n '2,33p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "drive_bench: unknown argument '$1' (try --help)" >&2; exit 64 ;;
   esac
 done
@@ -59,19 +66,23 @@ example=/usr/share/doc/libfuse3-dev/examples/passthrough_ll.c
 [[ -f "$example" ]] || { echo "drive_bench: $example missing (apt-get install libfuse3-dev)" >&2; exit 69; }
 
 tmp=$(mktemp -d /tmp/gnr-drive-bench.XXXXXX)
+# gnr's local storage lives on the tmpfs too (see the header).
+devnet_dir=$tmp/tmpfs/devnet
 cleanup() {
   # `gnr devnet down` unmounts the drive (waiting for uploads, then forcing) and stops the
   # chain and the farmers by the PIDs it recorded.
-  [[ -f "$tmp/devnet/devnet.json" ]] && "$gnr" devnet down --dir "$tmp/devnet" >/dev/null 2>&1
+  [[ -f "$tmp/sampler.pid" ]] && kill "$(cat "$tmp/sampler.pid")" 2>/dev/null
+  [[ -f "$devnet_dir/devnet.json" ]] && "$gnr" devnet down --dir "$devnet_dir" >/dev/null 2>&1
   mountpoint -q "$tmp/gnr" 2>/dev/null && "$gnr" umount "$tmp/gnr" --force >/dev/null 2>&1
   for m in "$tmp/pt" "$tmp/gnr"; do mountpoint -q "$m" 2>/dev/null && fusermount3 -u -z "$m"; done
   mountpoint -q "$tmp/tmpfs" && umount "$tmp/tmpfs"
   rm -rf "$tmp"
 }
 trap cleanup EXIT
-mkdir -p "$tmp/tmpfs" "$tmp/pt" "$tmp/gnr" "$tmp/state"
-mount -t tmpfs -o size=$((size_mib * 3 + 512))m tmpfs "$tmp/tmpfs" || exit 1
-mkdir -p "$tmp/tmpfs/src" "$tmp/tmpfs/copy" "$tmp/tmpfs/pt"
+mkdir -p "$tmp/tmpfs" "$tmp/pt" "$tmp/gnr"
+# The source, gnr's staging copy and the farmers' 1.5x (RS(4,2)) at once, and some room.
+mount -t tmpfs -o size=$((size_mib * 5 + 1024))m tmpfs "$tmp/tmpfs" || exit 1
+mkdir -p "$tmp/tmpfs/src" "$tmp/tmpfs/copy" "$tmp/tmpfs/pt" "$tmp/tmpfs/state"
 
 echo "== building libfuse's passthrough_ll example"
 # shellcheck disable=SC2046
@@ -85,17 +96,60 @@ echo "== source: $size_mib MiB of random bytes in tmpfs"
 head -c $((size_mib * 1048576)) /dev/urandom > "$tmp/tmpfs/src/big" || exit 1
 bytes=$((size_mib * 1048576))
 
-# measure DIR: prints "write read create randread" (MiB/s, MiB/s, files/s, reads/s).
-# $2 = a command run between the write and the cold read (drops what is cached).
-# The time of each `between` goes to $tmp/between.<n> (for gnr: the uploads unmount waits
-# for).
+# CPU seconds (utime + stime) of the processes whose PIDs are given; gone ones count 0.
+cpu_of() {
+  local ticks=0 pid t
+  for pid in "$@"; do
+    # The fields after "pid (comm) ": utime and stime are the 12th and 13th.
+    t=$(sed 's/^.*) //' "/proc/$pid/stat" 2>/dev/null | awk '{ print $12 + $13 }')
+    ticks=$((ticks + ${t:-0}))
+  done
+  awk -v t="$ticks" -v hz="$(getconf CLK_TCK)" 'BEGIN { printf "%.2f", t / hz }'
+}
+# The mount daemon (a zombie once unmounted: its /proc entry then still holds its times).
+daemon_pid() { pgrep -n -f -- "mount $tmp/gnr --state"; }
+farmer_pids() { pgrep -f -- "farmer run .*--data $devnet_dir/"; }
+# gnr's CPU accounting, called by measure at each phase boundary: writes $tmp/cpu.<phase>
+# as "daemon farmers" (CPU seconds so far). The write's phase runs until the remount's
+# unmount has stored every shard (the daemon exits then: a sampler keeps its last figure).
+gnr_cpu() {
+  local d
+  case "$1" in
+    write_start)
+      d=$(daemon_pid)
+      echo "$d" > "$tmp/cpu.write_daemon"
+      echo "$(cpu_of "$d") $(cpu_of $(farmer_pids))" > "$tmp/cpu.write_start"
+      cpu_of "$d" > "$tmp/cpu.daemon_last"
+      ( while [[ -r "/proc/$d/stat" ]]; do
+          c=$(cpu_of "$d"); [[ "$c" != 0.00 ]] && echo "$c" > "$tmp/cpu.daemon_last"
+          sleep 0.1
+        done ) &
+      echo $! > "$tmp/sampler.pid" ;;
+    read_start)  # after `between`: the write is stored, the daemon is fresh (devnet)
+      d=$(cat "$tmp/cpu.write_daemon")
+      [[ -r "/proc/$d/stat" ]] && cpu_of "$d" > "$tmp/cpu.daemon_last"
+      kill "$(cat "$tmp/sampler.pid")" 2>/dev/null
+      echo "$(cat "$tmp/cpu.daemon_last") $(cpu_of $(farmer_pids))" > "$tmp/cpu.write_end"
+      echo "$(cpu_of "$(daemon_pid)") $(cpu_of $(farmer_pids))" > "$tmp/cpu.read_start" ;;
+    read_end)
+      echo "$(cpu_of "$(daemon_pid)") $(cpu_of $(farmer_pids))" > "$tmp/cpu.read_end" ;;
+  esac
+}
+
+# measure DIR BETWEEN [HOOK]: prints "write read create randread" (MiB/s, MiB/s, files/s,
+# reads/s). BETWEEN = a command run between the write and the cold read (drops what is
+# cached). The time of each `between` goes to $tmp/between.<n> (for gnr: the uploads unmount
+# waits for). HOOK (optional) is called with write_start, read_start and read_end.
 measure() {
-  local dir=$1 between=$2 t0 t1 w r c q
+  local dir=$1 between=$2 hook=${3:-:} t0 t1 w r c q
+  $hook write_start
   t0=$(now); dd if="$tmp/tmpfs/src/big" of="$dir/big" bs=1M conv=fsync status=none || return 1
   t1=$(now); w=$(rate "$bytes" "$t0" "$t1")
   t0=$(now); eval "$between"; now > "$tmp/between.1"; echo "$t0" >> "$tmp/between.1"
+  $hook read_start
   t0=$(now); dd if="$dir/big" of=/dev/null bs=1M status=none || return 1
   t1=$(now); r=$(rate "$bytes" "$t0" "$t1")
+  $hook read_end
   c=$(python3 - "$dir/small" "$files" <<'EOF'
 import os, sys, time
 d, n = sys.argv[1], int(sys.argv[2])
@@ -142,8 +196,8 @@ fusermount3 -u "$tmp/pt"
 rm -rf "$tmp/tmpfs/pt"/*
 
 if [[ "$network" == devnet ]]; then
-  echo "== gnr devnet up (anvil + 6 farmer daemons on loopback, state in $tmp/devnet)"
-  if ! "$gnr" devnet up --dir "$tmp/devnet" --mount "$tmp/gnr" --farmers 6 --json \
+  echo "== gnr devnet up (anvil + 6 farmer daemons on loopback, state in $devnet_dir)"
+  if ! "$gnr" devnet up --dir "$devnet_dir" --mount "$tmp/gnr" --farmers 6 --json \
        > "$tmp/devnet.json" 2> "$tmp/devnet.log"; then
     cat "$tmp/devnet.log" >&2
     exit 1
@@ -159,7 +213,7 @@ if [[ "$network" == devnet ]]; then
       "--data-shards", (.mount.data_shards | tostring),
       "--parity-shards", (.mount.parity_shards | tostring)' "$tmp/devnet.json")
 else
-  state=$tmp/state
+  state=$tmp/tmpfs/state
   net_args=(--in-memory-network 6)
 fi
 # shellcheck disable=SC2086
@@ -174,19 +228,33 @@ mount_gnr || exit 1
 # the kernel's caches (its read cache is off).
 between=remount_gnr
 [[ "$network" == memory ]] && between=drop_caches
-read -r g_w g_r g_c g_q < <(measure "$tmp/gnr" "$between") || { echo "gnr measurement failed" >&2; exit 1; }
+read -r g_w g_r g_c g_q < <(measure "$tmp/gnr" "$between" gnr_cpu) || { echo "gnr measurement failed" >&2; exit 1; }
 g_up=$(awk '{ t[NR] = $1 } END { printf "%.1f", t[1] - t[2] }' "$tmp/between.2")
 "$gnr" umount "$tmp/gnr" --timeout 600 >/dev/null || fusermount3 -u -z "$tmp/gnr"
 
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.0f%%", 100 * a / b }'; }
+# cpu_per_gib START END COLUMN: CPU seconds per GiB of the big file between two samples.
+cpu_per_gib() {
+  awk -v col="$3" -v gib="$(awk -v b="$bytes" 'BEGIN { print b / 1073741824 }')" \
+    'NR == 1 { a = $col } NR == 2 { printf "%.2f", ($col - a) / gib }' "$tmp/cpu.$1" "$tmp/cpu.$2"
+}
 echo
 echo "== drive summary (network: $network; $size_mib MiB file, $files files of 4 KiB, $reads random reads; $(nproc) CPUs)"
+echo "   (passthrough's backing store and gnr's farmers, catalog and staging are on one tmpfs:"
+echo "    the ratios compare software, not disks)"
 printf "  %-34s %12s %12s %8s %8s\n" "" "gnr" "passthrough" "ratio" "target"
 printf "  %-34s %8s MiB/s %6s MiB/s %8s %8s\n" "sequential write (until fsync)" "$g_w" "$pt_w" "$(ratio "$g_w" "$pt_w")" ">=40%"
 printf "  %-34s %8s MiB/s %6s MiB/s %8s %8s\n" "cold sequential read" "$g_r" "$pt_r" "$(ratio "$g_r" "$pt_r")" ">=50%"
 printf "  %-34s %8s /s    %6s /s    %8s\n" "4 KiB file creation" "$g_c" "$pt_c" "$(ratio "$g_c" "$pt_c")"
 printf "  %-34s %8s /s    %6s /s    %8s\n" "random 4 KiB reads" "$g_q" "$pt_q" "$(ratio "$g_q" "$pt_q")"
 printf "  %-34s %8s MiB/s\n" "tmpfs copy (reference)" "$tmpfs_rate"
+farmer_note="farmers"
+[[ "$network" == memory ]] && farmer_note="(in daemon)"
+printf "  %-34s %12s %12s\n" "gnr CPU seconds per GiB:" "mount daemon" "$farmer_note"
+printf "  %-34s %12s %12s\n" "  sequential write (until stored)" \
+  "$(cpu_per_gib write_start write_end 1)" "$(cpu_per_gib write_start write_end 2)"
+printf "  %-34s %12s %12s\n" "  cold sequential read" \
+  "$(cpu_per_gib read_start read_end 1)" "$(cpu_per_gib read_start read_end 2)"
 if [[ "$network" == devnet ]]; then
   printf "  %-34s %8s s\n" "gnr: unmount + remount after files" "$g_up"
   echo "    (unmount waits until the $files small files are uploaded)"
