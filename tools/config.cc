@@ -118,6 +118,7 @@ Values DefaultOf(const ConfigOption& o, const std::map<std::string, std::string>
   if (key == "drive.cache_size") return {"1G"};
   if (key == "farmer.data") return {absl::StrCat(data, "/farmer")};
   if (key == "farmer.listen") return {"tcp://127.0.0.1:0"};
+  if (key == "drive.upload_while_writing") return {"true"};
   if (key == "farmer.verify_reads") return {"false"};
   if (key == "log.level") return {"info"};
   return {};
@@ -238,6 +239,8 @@ const std::vector<ConfigOption>& ConfigOptions() {
        "parity shards per segment (m)", 1, 16},
       {"drive.cache_size", "GNR_CACHE_SIZE", "--cache-size", T::kSize,
        "read cache on local disk (0 disables it)"},
+      {"drive.upload_while_writing", "GNR_UPLOAD_WHILE_WRITING", "--upload-while-writing", T::kBool,
+       "send a file's full segments while it is written (false: from fsync/close)"},
       {"farmer.data", "GNR_FARMER_DATA", "--data", T::kPath, "the farmer's data directory"},
       {"farmer.capacity", "GNR_FARMER_CAPACITY", "--capacity", T::kSize,
        "disk space shared with the network"},

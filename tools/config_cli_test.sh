@@ -65,6 +65,14 @@ mkdir -p "$tmp/mnt"
   fail "mount did not take its bucket from the config file: exit $rc: $(cat "$tmp/err")"
 "$GNR" mount "$tmp/mnt" --config "$tmp/bad.toml" 2>/dev/null; rc=$?
 [ "$rc" = 78 ] || fail "mount with a bad config: exit $rc"
+# upload_while_writing is a boolean wherever it is given.
+"$GNR" mount "$tmp/mnt" --upload-while-writing maybe 2>"$tmp/err"; rc=$?
+[ "$rc" = 64 ] && grep -q "upload-while-writing takes true or false" "$tmp/err" ||
+  fail "bad --upload-while-writing: exit $rc: $(cat "$tmp/err")"
+printf '[drive]\nupload_while_writing = "no"\n' >"$tmp/upload.toml"
+"$GNR" mount "$tmp/mnt" --config "$tmp/upload.toml" 2>"$tmp/err"; rc=$?
+[ "$rc" = 78 ] && grep -q "drive.upload_while_writing" "$tmp/err" ||
+  fail "string upload_while_writing in the config: exit $rc: $(cat "$tmp/err")"
 # `gnr audit` takes the drive's settings from the file too (flag > env > file): the state dir
 # for every form, and for --once the chain, contract, wallet, bucket and seeds, each in turn
 # the first thing missing. A bad config stops it with 78.

@@ -127,6 +127,11 @@ TEST(ResolveConfig, BadEnvironmentValueNamesTheVariable) {
   EXPECT_TRUE(verify.Bool("farmer.verify_reads"));
   in.env["GNR_FARMER_VERIFY_READS"] = "1";
   EXPECT_STATUS(ResolveConfig(in), absl::StatusCode::kInvalidArgument);
+  in.env.erase("GNR_FARMER_VERIFY_READS");
+  EXPECT_TRUE(defaults.Bool("drive.upload_while_writing"));
+  in.env["GNR_UPLOAD_WHILE_WRITING"] = "false";
+  ASSERT_OK_AND_ASSIGN(Config lazy, ResolveConfig(in));
+  EXPECT_FALSE(lazy.Bool("drive.upload_while_writing"));
 }
 
 TEST(ResolveConfig, BadFlagValueNamesTheFlag) {

@@ -287,6 +287,7 @@ absl::StatusOr<std::unique_ptr<DriveEnv>> AssembleDriveEnv(const DriveConfig& co
   drive->options.bucket_id = bucket;
   drive->options.params = params;
   drive->options.read_cache_bytes = config.cache_bytes;
+  drive->options.upload_while_writing = config.upload_while_writing;
   drive->env.network = drive->network.get();
   drive->env.chain = drive->market_chain.get();
   drive->env.clock = &SystemClockInstance();
@@ -317,6 +318,7 @@ absl::StatusOr<std::unique_ptr<DriveEnv>> AssembleTestModeEnv(const TestModeConf
   env->options.state_dir = config.state_dir;
   env->options.bucket_id = bucket;
   env->options.read_cache_bytes = config.cache_bytes;
+  env->options.upload_while_writing = config.upload_while_writing;
   int k = std::max(1, std::min(4, config.farmers - 2));
   int m = std::max(1, std::min(2, config.farmers - k));
   env->options.params.data_shards = k;

@@ -56,6 +56,7 @@ struct DriveConfig {
   int data_shards = 4;
   int parity_shards = 2;
   uint64_t cache_bytes = uint64_t{1} << 30;
+  bool upload_while_writing = true;  // fs/volume VolumeOptions::upload_while_writing
   // How long the pre-mount check waits for k farmers to answer (at most 5 s of it for all
   // k+m).
   absl::Duration farmer_wait = absl::Seconds(15);
@@ -121,6 +122,7 @@ struct TestModeConfig {
   int farmers = 6;
   int farmer_delay_ms = 0;
   uint64_t cache_bytes = uint64_t{1} << 30;
+  bool upload_while_writing = true;
 };
 // TEST MODE: in-memory farmers and chain (a random root key kept in the state dir).
 absl::StatusOr<std::unique_ptr<DriveEnv>> AssembleTestModeEnv(const TestModeConfig& config);

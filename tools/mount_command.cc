@@ -89,6 +89,8 @@ constexpr char kMountUsage[] =
     "  --allow-other        let other users use the mount (needs user_allow_other in\n"
     "                       /etc/fuse.conf unless root)\n"
     "  --cache-size SIZE    read cache on local disk (default 1G; 0 disables it)\n"
+    "  --upload-while-writing BOOL  send each full segment of a file while it is written\n"
+    "                       (default true); false: nothing leaves before fsync or close\n"
     "  --config FILE        the configuration file (default $GNR_CONFIG, else\n"
     "                       ~/.config/gnr/config.toml): its [chain] and [drive] settings\n"
     "                       fill in every option not given as a flag or GNR_* variable\n"
@@ -192,6 +194,7 @@ struct MountArgs {
   bool foreground = false;
   bool allow_other = false;
   uint64_t cache_bytes = uint64_t{1} << 30;
+  bool upload_while_writing = true;
   int in_memory_farmers = 0;  // test mode when > 0
   int farmer_delay_ms = 0;
   DriveConfig drive;  // the real network (when in_memory_farmers == 0)
@@ -205,11 +208,13 @@ absl::StatusOr<std::unique_ptr<DriveEnv>> AssembleEnv(const MountArgs& args) {
     return AssembleTestModeEnv({.state_dir = args.state_dir,
                                 .farmers = args.in_memory_farmers,
                                 .farmer_delay_ms = args.farmer_delay_ms,
-                                .cache_bytes = args.cache_bytes});
+                                .cache_bytes = args.cache_bytes,
+                                .upload_while_writing = args.upload_while_writing});
   }
   DriveConfig config = args.drive;
   config.state_dir = args.state_dir;
   config.cache_bytes = args.cache_bytes;
+  config.upload_while_writing = args.upload_while_writing;
   return AssembleDriveEnv(config);
 }
 
@@ -443,7 +448,7 @@ int RunMount(const std::vector<std::string>& raw_argv) {
   absl::StatusOr<std::optional<std::string>> config_flag = TakeConfigFlag(&argv);
   if (!config_flag.ok()) return UsageError("mount", std::string(config_flag.status().message()));
   bool data_shards_flag = false, parity_shards_flag = false, cache_flag = false;
-  bool log_level_flag = false;
+  bool log_level_flag = false, upload_flag = false;
   for (size_t i = 0; i < argv.size(); ++i) {
     std::string error;
     auto value = [&](std::string_view flag, std::string* out) {
@@ -469,6 +474,12 @@ int RunMount(const std::vector<std::string>& raw_argv) {
         if (!b.ok()) return UsageError("mount", std::string(b.status().message()));
         args.cache_bytes = *b;
       }
+    } else if (value("--upload-while-writing", &v)) {
+      if (v != "true" && v != "false") {
+        return UsageError("mount", "--upload-while-writing takes true or false, not '" + v + "'");
+      }
+      upload_flag = true;
+      args.upload_while_writing = v == "true";
     } else if (value("--log-level", &v)) {
       log_level_flag = true;
       LogLevel level;
@@ -537,6 +548,9 @@ int RunMount(const std::vector<std::string>& raw_argv) {
     }
     if (!parity_shards_flag && configured("drive.parity_shards")) {
       d.parity_shards = std::atoi(config->String("drive.parity_shards").c_str());
+    }
+    if (!upload_flag && configured("drive.upload_while_writing")) {
+      args.upload_while_writing = config->Bool("drive.upload_while_writing");
     }
     if (!cache_flag && configured("drive.cache_size")) {
       const std::string size = config->String("drive.cache_size");

@@ -568,8 +568,9 @@ void VolumeImpl::MaybeStartEarlySegment(const std::shared_ptr<InodeState>& st) {
   const uint64_t segment_size = options_.params.segment_size;
   if (segment_size == 0 || StoreInline(options_.params, st->size)) return;
   const uint64_t index = st->early != nullptr ? st->early->segments.size() : 0;
-  // Only full segments: the writer is past the end of segment `index`.
-  if (st->size / segment_size <= index ||
+  // Only full segments the writer is done with: it wrote past their end (a file made big
+  // first, by a truncate or a seek, is still being filled in below its size).
+  if (std::min(st->size, st->write_end) / segment_size <= index ||
       (st->early != nullptr && st->early->job != EarlySegments::Job::kNone)) {
     return;
   }
