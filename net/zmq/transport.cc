@@ -10,6 +10,7 @@
 #include <cstring>
 #include <deque>
 #include <map>
+#include <optional>
 #include <queue>
 #include <thread>
 #include <unordered_map>
@@ -161,6 +162,32 @@ int SendMultipart(void* socket, std::initializer_list<OutFrame> frames, SendCoun
   return 0;
 }
 
+// One message: [routing id,] envelope, header or error body[, payload]. No routing-id frame
+// when `routing_id` is null (a DEALER), no payload frame when `payload` is null or empty.
+int SendMessage(void* socket, const Bytes* routing_id, ByteView envelope, ByteView body,
+                const SharedBytes* payload, SendCounters counters) {
+  const bool with_payload = payload != nullptr && !payload->empty();
+  if (routing_id != nullptr) {
+    return with_payload
+               ? SendMultipart(socket, {{*routing_id}, {envelope}, {body}, {{}, payload}}, counters)
+               : SendMultipart(socket, {{*routing_id}, {envelope}, {body}}, counters);
+  }
+  return with_payload ? SendMultipart(socket, {{envelope}, {body}, {{}, payload}}, counters)
+                      : SendMultipart(socket, {{envelope}, {body}}, counters);
+}
+
+// The port of a "scheme://host:port" endpoint, if it has a numeric one.
+std::optional<int> EndpointPort(std::string_view endpoint) {
+  const size_t colon = endpoint.rfind(':');
+  if (colon == std::string_view::npos || colon + 1 == endpoint.size()) return std::nullopt;
+  int port = 0;
+  for (char c : endpoint.substr(colon + 1)) {
+    if (c < '0' || c > '9' || port > 65535) return std::nullopt;
+    port = port * 10 + (c - '0');
+  }
+  return port;
+}
+
 absl::Status SetInt(void* socket, int option, int value, const char* name) {
   if (zmq_setsockopt(socket, option, &value, sizeof(value)) != 0) {
     return absl::InvalidArgumentError(
@@ -197,6 +224,30 @@ absl::Status SetCommonOptions(void* socket, const Options& options) {
   GNR_RETURN_IF_ERROR(SetInt(socket, ZMQ_HEARTBEAT_TIMEOUT, ToMillis(options.heartbeat_timeout),
                              "ZMQ_HEARTBEAT_TIMEOUT"));
   return absl::OkStatus();
+}
+
+// Configures `router` (a ROUTER; a CURVE server with our key and the ZAP domain when
+// `curve`, else the NULL mechanism), binds it to `where` and returns the endpoint bound
+// (ZMQ_LAST_ENDPOINT). The caller closes the socket, also on error.
+absl::StatusOr<std::string> BindRouter(void* router, const std::string& where,
+                                       const Options& options, bool curve) {
+  GNR_RETURN_IF_ERROR(SetCommonOptions(router, options));
+  GNR_RETURN_IF_ERROR(SetInt(router, ZMQ_ROUTER_MANDATORY, 1, "ZMQ_ROUTER_MANDATORY"));
+  if (curve) {
+    GNR_RETURN_IF_ERROR(SetInt(router, ZMQ_CURVE_SERVER, 1, "ZMQ_CURVE_SERVER"));
+    GNR_RETURN_IF_ERROR(
+        SetBytes(router, ZMQ_CURVE_SECRETKEY, options.keys.secret_key, "ZMQ_CURVE_SECRETKEY"));
+    GNR_RETURN_IF_ERROR(SetBytes(router, ZMQ_ZAP_DOMAIN, AsBytes("gnr"), "ZMQ_ZAP_DOMAIN"));
+  }
+  if (zmq_bind(router, where.c_str()) != 0) {
+    return absl::UnavailableError(absl::StrCat("cannot bind ", where, ": ", ZmqError()));
+  }
+  char endpoint[256];
+  size_t size = sizeof(endpoint);
+  if (zmq_getsockopt(router, ZMQ_LAST_ENDPOINT, endpoint, &size) != 0) {
+    return absl::InternalError("ZMQ_LAST_ENDPOINT failed: " + ZmqError());
+  }
+  return std::string(endpoint);
 }
 
 struct SendCommand {
@@ -407,9 +458,10 @@ class Loop {
   void OnDisconnect(const PeerAddress& peer);
 
   void HandleZap();
-  void HandleRouter();
+  // Reads what waits on a ROUTER (at most kMaxMessagesPerWakeup messages), each to
+  // `on_message`: OnIncoming for the CURVE one, OnBulkIncoming for the bulk one.
+  void HandleServer(void* router, void (Loop::*on_message)(Received&));
   void OnIncoming(Received& message);
-  void HandleBulkRouter();
   void OnBulkIncoming(Received& message);
   // The per-peer limits of incoming requests from `key` (created on first use).
   IncomingPeer& Incoming(const CurveKey& key);
@@ -438,8 +490,14 @@ class Loop {
   void ResetBulk(PeerSocket* peer, bool unavailable, bool resend);
 
   absl::StatusOr<PeerSocket*> GetPeer(const PeerAddress& address);
+  // A DEALER connecting to `endpoint`: a CURVE client of `server_key`, or with the NULL
+  // mechanism when it is null (a bulk channel).
+  absl::StatusOr<void*> OpenDealer(const std::string& endpoint, const CurveKey* server_key);
   void ClosePeer(PeerSocket* peer, const absl::Status& status);
   void Pump(PeerSocket* peer);
+  // Hands requests waiting for `peer`'s CURVE (or, with `bulk`, its ready bulk) connection to
+  // it while the peer's window has room.
+  void SendQueued(PeerSocket* peer, bool bulk);
   void Finish(uint64_t request_id, absl::StatusOr<Message> result);
   void ExpireDeadlines(absl::Time now);
   void Housekeeping(absl::Time now);
@@ -534,22 +592,8 @@ absl::Status Loop::Init() {
 
   router_ = zmq_socket(context_, ZMQ_ROUTER);
   if (router_ == nullptr) return absl::InternalError("zmq_socket(ROUTER) failed: " + ZmqError());
-  GNR_RETURN_IF_ERROR(SetCommonOptions(router_, options_));
-  GNR_RETURN_IF_ERROR(SetInt(router_, ZMQ_ROUTER_MANDATORY, 1, "ZMQ_ROUTER_MANDATORY"));
-  GNR_RETURN_IF_ERROR(SetInt(router_, ZMQ_CURVE_SERVER, 1, "ZMQ_CURVE_SERVER"));
-  GNR_RETURN_IF_ERROR(
-      SetBytes(router_, ZMQ_CURVE_SECRETKEY, options_.keys.secret_key, "ZMQ_CURVE_SECRETKEY"));
-  GNR_RETURN_IF_ERROR(SetBytes(router_, ZMQ_ZAP_DOMAIN, AsBytes("gnr"), "ZMQ_ZAP_DOMAIN"));
-  if (zmq_bind(router_, options_.bind_endpoint.c_str()) != 0) {
-    return absl::UnavailableError(
-        absl::StrCat("cannot bind ", options_.bind_endpoint, ": ", ZmqError()));
-  }
-  char endpoint[256];
-  size_t size = sizeof(endpoint);
-  if (zmq_getsockopt(router_, ZMQ_LAST_ENDPOINT, endpoint, &size) != 0) {
-    return absl::InternalError("ZMQ_LAST_ENDPOINT failed: " + ZmqError());
-  }
-  endpoint_ = endpoint;
+  GNR_ASSIGN_OR_RETURN(endpoint_,
+                       BindRouter(router_, options_.bind_endpoint, options_, /*curve=*/true));
   if (options_.serve_bulk) {
     absl::Status bulk = BindBulkRouter();
     if (!bulk.ok()) {
@@ -567,43 +611,25 @@ absl::Status Loop::BindBulkRouter() {
   std::string where = options_.bulk_bind_endpoint;
   if (where.empty()) {
     // The CURVE endpoint's host; its port + 1, or 0 (any) when it was bound to any port.
-    const size_t colon = options_.bind_endpoint.rfind(':');
-    std::string_view port = colon == std::string::npos
-                                ? ""
-                                : std::string_view(options_.bind_endpoint).substr(colon + 1);
-    int number = 0;
-    for (char c : port) number = c >= '0' && c <= '9' ? number * 10 + (c - '0') : -1;
-    if (port.empty() || number < 0 || number > 65534) {
+    const std::optional<int> port = EndpointPort(options_.bind_endpoint);
+    if (!port || *port > 65534) {
       return absl::InvalidArgumentError(absl::StrCat("cannot derive a bulk endpoint from \"",
                                                      options_.bind_endpoint, "\"; set one"));
     }
     GNR_ASSIGN_OR_RETURN(where,
                          EndpointWithPort(options_.bind_endpoint,
-                                          static_cast<uint16_t>(number == 0 ? 0 : number + 1)));
+                                          static_cast<uint16_t>(*port == 0 ? 0 : *port + 1)));
   }
   bulk_router_ = zmq_socket(context_, ZMQ_ROUTER);
-  if (bulk_router_ == nullptr)
+  if (bulk_router_ == nullptr) {
     return absl::InternalError("zmq_socket(ROUTER) failed: " + ZmqError());
-  GNR_RETURN_IF_ERROR(SetCommonOptions(bulk_router_, options_));
-  GNR_RETURN_IF_ERROR(SetInt(bulk_router_, ZMQ_ROUTER_MANDATORY, 1, "ZMQ_ROUTER_MANDATORY"));
-  if (zmq_bind(bulk_router_, where.c_str()) != 0) {
-    return absl::UnavailableError(absl::StrCat("cannot bind ", where, ": ", ZmqError()));
   }
-  char endpoint[256];
-  size_t size = sizeof(endpoint);
-  if (zmq_getsockopt(bulk_router_, ZMQ_LAST_ENDPOINT, endpoint, &size) != 0) {
-    return absl::InternalError("ZMQ_LAST_ENDPOINT failed: " + ZmqError());
-  }
-  bulk_endpoint_ = endpoint;
-  const size_t colon = bulk_endpoint_.rfind(':');
-  int port = 0;
-  for (size_t i = colon + 1; colon != std::string::npos && i < bulk_endpoint_.size(); ++i) {
-    port = port * 10 + (bulk_endpoint_[i] - '0');
-  }
-  if (port < 1 || port > 65535) {
+  GNR_ASSIGN_OR_RETURN(bulk_endpoint_, BindRouter(bulk_router_, where, options_, /*curve=*/false));
+  const std::optional<int> port = EndpointPort(bulk_endpoint_);
+  if (!port || *port < 1 || *port > 65535) {
     return absl::InternalError(absl::StrCat("bulk ROUTER bound to \"", bulk_endpoint_, "\""));
   }
-  bulk_port_ = static_cast<uint16_t>(port);
+  bulk_port_ = static_cast<uint16_t>(*port);
   return absl::OkStatus();
 }
 
@@ -661,8 +687,10 @@ void Loop::Run() {
     }
     // Sockets first: commands may close peer sockets, which invalidates poll_peers_.
     if (poll_items_[1].revents & ZMQ_POLLIN) HandleZap();
-    if (poll_items_[2].revents & ZMQ_POLLIN) HandleRouter();
-    if (first_peer_item_ == 4 && (poll_items_[3].revents & ZMQ_POLLIN)) HandleBulkRouter();
+    if (poll_items_[2].revents & ZMQ_POLLIN) HandleServer(router_, &Loop::OnIncoming);
+    if (first_peer_item_ == 4 && (poll_items_[3].revents & ZMQ_POLLIN)) {
+      HandleServer(bulk_router_, &Loop::OnBulkIncoming);
+    }
     // Handling one socket may close another peer's (ResetBulk): collect first.
     std::vector<std::pair<PeerSocket*, bool>> ready;
     for (size_t i = first_peer_item_; i < poll_items_.size(); ++i) {
@@ -741,15 +769,11 @@ void Loop::HandleCommands() {
   }
 }
 
-absl::StatusOr<Loop::PeerSocket*> Loop::GetPeer(const PeerAddress& address) {
-  std::string key = PeerKey(address);
-  auto it = peers_.find(key);
-  if (it != peers_.end()) return it->second.get();
-
+absl::StatusOr<void*> Loop::OpenDealer(const std::string& endpoint, const CurveKey* server_key) {
   void* socket = zmq_socket(context_, ZMQ_DEALER);
   if (socket == nullptr) {
     return absl::UnavailableError(
-        absl::StrCat("cannot open a socket to ", address.endpoint, ": ", ZmqError()));
+        absl::StrCat("cannot open a socket to ", endpoint, ": ", ZmqError()));
   }
   absl::Status status = SetCommonOptions(socket, options_);
   if (status.ok()) {
@@ -760,23 +784,33 @@ absl::StatusOr<Loop::PeerSocket*> Loop::GetPeer(const PeerAddress& address) {
     status = SetInt(socket, ZMQ_RECONNECT_IVL_MAX, ToMillis(options_.reconnect_interval_max),
                     "ZMQ_RECONNECT_IVL_MAX");
   }
-  if (status.ok()) {
-    status = SetBytes(socket, ZMQ_CURVE_SERVERKEY, address.server_key, "ZMQ_CURVE_SERVERKEY");
+  if (status.ok() && server_key != nullptr) {
+    status = SetBytes(socket, ZMQ_CURVE_SERVERKEY, *server_key, "ZMQ_CURVE_SERVERKEY");
+    if (status.ok()) {
+      status =
+          SetBytes(socket, ZMQ_CURVE_PUBLICKEY, options_.keys.public_key, "ZMQ_CURVE_PUBLICKEY");
+    }
+    if (status.ok()) {
+      status =
+          SetBytes(socket, ZMQ_CURVE_SECRETKEY, options_.keys.secret_key, "ZMQ_CURVE_SECRETKEY");
+    }
   }
-  if (status.ok()) {
-    status = SetBytes(socket, ZMQ_CURVE_PUBLICKEY, options_.keys.public_key, "ZMQ_CURVE_PUBLICKEY");
-  }
-  if (status.ok()) {
-    status = SetBytes(socket, ZMQ_CURVE_SECRETKEY, options_.keys.secret_key, "ZMQ_CURVE_SECRETKEY");
-  }
-  if (status.ok() && zmq_connect(socket, address.endpoint.c_str()) != 0) {
-    status = absl::InvalidArgumentError(
-        absl::StrCat("cannot connect to ", address.endpoint, ": ", ZmqError()));
+  if (status.ok() && zmq_connect(socket, endpoint.c_str()) != 0) {
+    status =
+        absl::InvalidArgumentError(absl::StrCat("cannot connect to ", endpoint, ": ", ZmqError()));
   }
   if (!status.ok()) {
     zmq_close(socket);
     return status;
   }
+  return socket;
+}
+
+absl::StatusOr<Loop::PeerSocket*> Loop::GetPeer(const PeerAddress& address) {
+  std::string key = PeerKey(address);
+  auto it = peers_.find(key);
+  if (it != peers_.end()) return it->second.get();
+  GNR_ASSIGN_OR_RETURN(void* socket, OpenDealer(address.endpoint, &address.server_key));
   auto peer = std::make_unique<PeerSocket>();
   peer->address = address;
   peer->key = key;
@@ -877,62 +911,46 @@ void Loop::Pump(PeerSocket* peer) {
       peer->bulk_waiting.clear();
     }
   }
-  while (peer->bulk_state == BulkState::kReady &&
-         peer->in_flight < options_.max_in_flight_per_peer && !peer->bulk_waiting.empty()) {
-    uint64_t id = peer->bulk_waiting.front();
-    peer->bulk_waiting.pop_front();
+  if (peer->bulk_state == BulkState::kReady) SendQueued(peer, /*bulk=*/true);
+  SendQueued(peer, /*bulk=*/false);
+}
+
+void Loop::SendQueued(PeerSocket* peer, bool bulk) {
+  std::deque<uint64_t>& queue = bulk ? peer->bulk_waiting : peer->waiting;
+  while (peer->in_flight < options_.max_in_flight_per_peer && !queue.empty()) {
+    uint64_t id = queue.front();
+    queue.pop_front();
     auto it = pending_.find(id);
     if (it == pending_.end()) continue;
     Pending& pending = it->second;
-    const FixedBytes<kBulkEnvelopeSize> envelope =
-        EncodeBulkEnvelope({FrameKind::kRequest, peer->bulk_session, id});
-    const Bytes sealed = SealBulkFrame(peer->bulk_key, BulkDirection::kRequest, envelope, id,
-                                       pending.request.payload.size(), pending.request.header);
     int error;
-    if (pending.request.payload.empty()) {
-      error = SendMultipart(peer->bulk_socket, {{envelope}, {sealed}}, send_counters_);
+    if (bulk) {
+      const FixedBytes<kBulkEnvelopeSize> envelope =
+          EncodeBulkEnvelope({FrameKind::kRequest, peer->bulk_session, id});
+      const Bytes sealed = SealBulkFrame(peer->bulk_key, BulkDirection::kRequest, envelope, id,
+                                         pending.request.payload.size(), pending.request.header);
+      error = SendMessage(peer->bulk_socket, nullptr, envelope, sealed, &pending.request.payload,
+                          send_counters_);
     } else {
-      error = SendMultipart(peer->bulk_socket,
-                            {{envelope}, {sealed}, {{}, &pending.request.payload}}, send_counters_);
+      const FixedBytes<kEnvelopeSize> envelope = EncodeEnvelope({FrameKind::kRequest, id});
+      error = SendMessage(peer->socket, nullptr, envelope, pending.request.header,
+                          &pending.request.payload, send_counters_);
     }
     if (error != 0) {
-      Finish(id, absl::UnavailableError(
-                     absl::StrCat("cannot send to ", peer->address.endpoint, " (bulk channel): ",
-                                  error == EAGAIN ? "send queue full" : zmq_strerror(error))));
-      continue;
-    }
-    counters_.requests_sent.fetch_add(1, std::memory_order_relaxed);
-    counters_.bulk_requests_sent.fetch_add(1, std::memory_order_relaxed);
-    pending.sent = true;
-    pending.on_bulk = true;
-    // Kept (shared, not copied) until the reply: a lost session resends it.
-    ++peer->in_flight;
-  }
-  while (peer->in_flight < options_.max_in_flight_per_peer && !peer->waiting.empty()) {
-    uint64_t id = peer->waiting.front();
-    peer->waiting.pop_front();
-    auto it = pending_.find(id);
-    if (it == pending_.end()) continue;
-    Pending& pending = it->second;
-    FixedBytes<kEnvelopeSize> envelope = EncodeEnvelope({FrameKind::kRequest, id});
-    int error;
-    if (pending.request.payload.empty()) {
-      error = SendMultipart(peer->socket, {{envelope}, {pending.request.header}}, send_counters_);
-    } else {
-      error = SendMultipart(peer->socket,
-                            {{envelope}, {pending.request.header}, {{}, &pending.request.payload}},
-                            send_counters_);
-    }
-    if (error != 0) {
-      Finish(id, absl::UnavailableError(
-                     absl::StrCat("cannot send to ", peer->address.endpoint, ": ",
-                                  error == EAGAIN ? "send queue full" : zmq_strerror(error))));
+      Finish(id, absl::UnavailableError(absl::StrCat(
+                     "cannot send to ", peer->address.endpoint, bulk ? " (bulk channel)" : "", ": ",
+                     error == EAGAIN ? "send queue full" : zmq_strerror(error))));
       continue;
     }
     counters_.requests_sent.fetch_add(1, std::memory_order_relaxed);
     pending.sent = true;
-    // ZeroMQ owns the payload now; drop our reference so it is freed once sent.
-    pending.request = Message();
+    if (bulk) {
+      counters_.bulk_requests_sent.fetch_add(1, std::memory_order_relaxed);
+      pending.on_bulk = true;  // the request is kept (shared): a lost session resends it
+    } else {
+      // ZeroMQ owns the payload now; drop our reference so it is freed once sent.
+      pending.request = Message();
+    }
     ++peer->in_flight;
   }
 }
@@ -1083,11 +1101,11 @@ void Loop::HandleZap() {
   }
 }
 
-void Loop::HandleRouter() {
+void Loop::HandleServer(void* router, void (Loop::*on_message)(Received&)) {
   Received message;
-  for (int i = 0; i < kMaxMessagesPerWakeup && ReceiveMultipart(router_, kMaxFramesKept, &message);
+  for (int i = 0; i < kMaxMessagesPerWakeup && ReceiveMultipart(router, kMaxFramesKept, &message);
        ++i) {
-    OnIncoming(message);
+    (this->*on_message)(message);
   }
 }
 
@@ -1229,14 +1247,6 @@ void Loop::Dispatch(const PeerInfo& info, const std::string& who, ReplyRoute rou
            Responder(std::make_shared<ResponderState>(mailbox_, std::move(route), info.curve_key)));
 }
 
-void Loop::HandleBulkRouter() {
-  Received message;
-  for (int i = 0;
-       i < kMaxMessagesPerWakeup && ReceiveMultipart(bulk_router_, kMaxFramesKept, &message); ++i) {
-    OnBulkIncoming(message);
-  }
-}
-
 void Loop::OnBulkIncoming(Received& message) {
   // Frames: routing id, bulk envelope, sealed header, optional payload.
   if (message.frames.size() < 2) {
@@ -1269,7 +1279,7 @@ void Loop::OnBulkIncoming(Received& message) {
     LogDrop(anonymous, "unknown bulk session (expired, or this node restarted)");
     BulkEnvelope answer{FrameKind::kBulkUnknownSession, envelope->session, envelope->request_id};
     const FixedBytes<kBulkEnvelopeSize> frame = EncodeBulkEnvelope(answer);
-    (void)SendMultipart(bulk_router_, {{routing_id}, {frame}, {ByteView()}}, send_counters_);
+    (void)SendMessage(bulk_router_, &routing_id, frame, ByteView(), nullptr, send_counters_);
     return;
   }
   BulkSession& s = session->second;
@@ -1316,7 +1326,7 @@ void Loop::SendReply(const ReplyRoute& route, const Message& reply, const absl::
   const FrameKind kind = error.ok() ? FrameKind::kReply : FrameKind::kError;
   const Bytes error_body = error.ok() ? Bytes() : EncodeErrorBody(error);
   const Bytes& body = error.ok() ? reply.header : error_body;
-  const bool with_payload = error.ok() && !reply.payload.empty();
+  const SharedBytes* payload = error.ok() ? &reply.payload : nullptr;
   int result;
   if (route.bulk) {
     auto session = bulk_sessions_.find(std::string(AsStringView(route.session)));
@@ -1330,23 +1340,12 @@ void Loop::SendReply(const ReplyRoute& route, const Message& reply, const absl::
         EncodeBulkEnvelope({kind, route.session, route.request_id});
     const Bytes sealed =
         SealBulkFrame(session->second.key, BulkDirection::kReply, envelope, route.request_id,
-                      with_payload ? reply.payload.size() : 0, body);
-    if (with_payload) {
-      result = SendMultipart(bulk_router_,
-                             {{route.routing_id}, {envelope}, {sealed}, {{}, &reply.payload}},
-                             send_counters_);
-    } else {
-      result =
-          SendMultipart(bulk_router_, {{route.routing_id}, {envelope}, {sealed}}, send_counters_);
-    }
+                      payload != nullptr ? payload->size() : 0, body);
+    result =
+        SendMessage(bulk_router_, &route.routing_id, envelope, sealed, payload, send_counters_);
   } else {
     const FixedBytes<kEnvelopeSize> envelope = EncodeEnvelope({kind, route.request_id});
-    if (with_payload) {
-      result = SendMultipart(
-          router_, {{route.routing_id}, {envelope}, {body}, {{}, &reply.payload}}, send_counters_);
-    } else {
-      result = SendMultipart(router_, {{route.routing_id}, {envelope}, {body}}, send_counters_);
-    }
+    result = SendMessage(router_, &route.routing_id, envelope, body, payload, send_counters_);
   }
   const uint64_t request_id = route.request_id;
   if (result == 0) {
@@ -1490,7 +1489,7 @@ void Loop::OnBulkReply(PeerSocket* peer, Received& message) {
 void Loop::SendBulkHello(PeerSocket* peer) {
   const uint64_t id = next_request_id_++;
   const FixedBytes<kEnvelopeSize> envelope = EncodeEnvelope({FrameKind::kBulkHello, id});
-  if (SendMultipart(peer->socket, {{envelope}, {ByteView()}}, send_counters_) != 0) {
+  if (SendMessage(peer->socket, nullptr, envelope, ByteView(), nullptr, send_counters_) != 0) {
     peer->bulk_state = BulkState::kUnavailable;
     peer->bulk_retry_at = clock_->Now() + kBulkRetryAfter;
     return;
@@ -1534,20 +1533,11 @@ void Loop::OnBulkOffer(const std::string& peer_key, absl::StatusOr<Message> resu
   }
   void* socket = nullptr;
   if (status.ok()) {
-    socket = zmq_socket(context_, ZMQ_DEALER);
-    if (socket == nullptr) status = absl::UnavailableError("zmq_socket(DEALER): " + ZmqError());
-  }
-  if (status.ok()) status = SetCommonOptions(socket, options_);
-  if (status.ok()) {
-    status = SetInt(socket, ZMQ_RECONNECT_IVL, ToMillis(options_.reconnect_interval),
-                    "ZMQ_RECONNECT_IVL");
-  }
-  if (status.ok() && zmq_connect(socket, endpoint.c_str()) != 0) {
-    status =
-        absl::InvalidArgumentError(absl::StrCat("cannot connect to ", endpoint, ": ", ZmqError()));
+    absl::StatusOr<void*> opened = OpenDealer(endpoint, /*server_key=*/nullptr);
+    status = opened.status();
+    if (opened.ok()) socket = *opened;
   }
   if (!status.ok()) {
-    if (socket != nullptr) zmq_close(socket);
     GNR_LOG(kInfo) << "zmq: " << peer->address.endpoint
                    << " offers no bulk channel; shard bytes go over CURVE (" << status.message()
                    << ")";
