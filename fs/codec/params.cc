@@ -65,4 +65,8 @@ uint64_t SentinelCount(const CodecParams& p, uint64_t shard_length) {
   return groups * p.group_size;
 }
 
+uint64_t StoredShardLength(const CodecParams& p, uint64_t shard_length) {
+  return shard_length + crypto::kSentinelSize * SentinelCount(p, shard_length);
+}
+
 }  // namespace gnr::codec

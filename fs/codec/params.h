@@ -68,6 +68,10 @@ absl::Status ValidateParams(const CodecParams& params);
 // Requires ValidateParams(params).ok().
 uint64_t SentinelCount(const CodecParams& params, uint64_t shard_length);
 
+// Bytes of every stored shard of such a segment: its data with the sentinels inserted,
+// shard_length + 32 * SentinelCount(params, shard_length).
+uint64_t StoredShardLength(const CodecParams& params, uint64_t shard_length);
+
 // True when a file of `file_size` bytes is stored inline rather than sharded.
 inline bool ShouldInline(const CodecParams& params, uint64_t file_size) {
   return file_size < params.inline_threshold;

@@ -13,14 +13,13 @@ uint64_t StoredBytesFor(const codec::CodecParams& params, uint64_t size) {
   uint64_t total = 0;
   // All segments but the last have the same length: compute it once.
   if (segments > 1) {
-    uint64_t shard = codec::ShardLength(params.segment_size, k);
-    uint64_t stored = shard + 32 * codec::SentinelCount(params, shard);
+    const uint64_t stored =
+        codec::StoredShardLength(params, codec::ShardLength(params.segment_size, k));
     total += (segments - 1) * stored * n;
   }
   if (segments > 0) {
     uint64_t last = codec::SegmentPlaintextLength(size, params.segment_size, segments - 1);
-    uint64_t shard = codec::ShardLength(last, k);
-    total += (shard + 32 * codec::SentinelCount(params, shard)) * n;
+    total += codec::StoredShardLength(params, codec::ShardLength(last, k)) * n;
   }
   return total;
 }

@@ -380,6 +380,10 @@ class VolumeImpl final : public Volume {
   // them, all early segments are voided and their shards deleted. Requires st.mu held.
   void InvalidateEarlySegments(InodeState& st, uint64_t offset)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(st.mu);
+  // A fresh file nonce (env_.random under random_mu_).
+  codec::FileNonce NewNonce() ABSL_LOCKS_EXCLUDED(random_mu_);
+  // The put journal of `ino`'s uploads, <state>/staging/<ino>.puts (see PutJournal).
+  std::shared_ptr<PutJournal> OpenPutJournal(Ino ino);
   // Gives `es` recycled shard buffers of the size the encoder needs for a segment of
   // `plaintext_length` bytes (it then writes into them without allocating).
   void PrepareShardBuffers(uint64_t plaintext_length, codec::EncodedSegment& es);

@@ -19,7 +19,6 @@
 #include "common/log.h"
 #include "common/status.h"
 #include "common/strings.h"
-#include "crypto/sentinel.h"
 #include "fs/catalog/posix_error.h"
 #include "fs/codec/encoder.h"
 #include "fs/codec/inline_blob.h"
@@ -523,14 +522,21 @@ void VolumeImpl::AbortSegments(const std::vector<std::shared_ptr<SegmentPut>>& s
 
 void VolumeImpl::PrepareShardBuffers(uint64_t plaintext_length, codec::EncodedSegment& es) {
   const codec::CodecParams& p = options_.params;
-  const uint64_t shard_length =
-      codec::ShardLength(plaintext_length, static_cast<uint64_t>(p.data_shards));
-  const uint64_t stored =
-      shard_length + crypto::kSentinelSize * codec::SentinelCount(p, shard_length);
+  const uint64_t stored = codec::StoredShardLength(
+      p, codec::ShardLength(plaintext_length, static_cast<uint64_t>(p.data_shards)));
   es.shards.resize(static_cast<size_t>(p.total_shards()));
   for (Bytes& b : es.shards) {
     if (b.size() != stored) b = shard_buffers_->Take(static_cast<size_t>(stored));
   }
+}
+
+codec::FileNonce VolumeImpl::NewNonce() {
+  absl::MutexLock lock(&random_mu_);
+  return codec::NewFileNonce(*env_.random);
+}
+
+std::shared_ptr<PutJournal> VolumeImpl::OpenPutJournal(Ino ino) {
+  return PutJournal::Open(absl::StrCat(staging_dir_, "/", ino, ".puts"));
 }
 
 std::shared_ptr<SegmentPut> VolumeImpl::NewSegmentPut(const std::string& label,
@@ -587,11 +593,8 @@ void VolumeImpl::MaybeStartEarlySegment(const std::shared_ptr<InodeState>& st) {
     if (waiting >= window) return;
   } else {
     auto early = std::make_shared<EarlySegments>();
-    {
-      absl::MutexLock lock(&random_mu_);
-      early->nonce = codec::NewFileNonce(*env_.random);
-    }
-    early->journal = PutJournal::Open(absl::StrCat(staging_dir_, "/", st->ino, ".puts"));
+    early->nonce = NewNonce();
+    early->journal = OpenPutJournal(st->ino);
     st->early = std::move(early);
   }
   std::shared_ptr<EarlySegments> early = st->early;
@@ -626,16 +629,10 @@ void VolumeImpl::EncodeEarlySegment(const std::shared_ptr<InodeState>& st,
   if (status.ok()) {
     Bytes& plain = early->plaintext;  // only the running job touches it
     plain.resize(params.segment_size);
-    for (uint64_t got = 0; status.ok() && got < plain.size();) {
-      absl::StatusOr<size_t> n =
-          staging->ReadAt(index * params.segment_size + got, MutableByteView(plain).subspan(got));
-      if (!n.ok()) {
-        status = n.status();
-      } else if (*n == 0) {
-        status = absl::DataLossError("the staging file is shorter than the staged size");
-      } else {
-        got += *n;
-      }
+    absl::StatusOr<size_t> n = staging->ReadAt(index * params.segment_size, plain);
+    status = n.status();
+    if (n.ok() && *n != plain.size()) {
+      status = absl::DataLossError("the staging file is shorter than the staged size");
     }
     absl::StatusOr<codec::SegmentEncoder> encoder = codec::SegmentEncoder::Create(
         params, codec::DeriveFileKey(env_.bucket_key, early->nonce), early->nonce);
@@ -743,13 +740,7 @@ absl::Status VolumeImpl::UploadOnce(const std::shared_ptr<InodeState>& st) {
   }
   const std::string label = PathOf(st->ino);
   const codec::CodecParams& params = options_.params;
-  codec::FileNonce nonce;
-  if (early != nullptr) {
-    nonce = early->nonce;
-  } else {
-    absl::MutexLock lock(&random_mu_);
-    nonce = codec::NewFileNonce(*env_.random);
-  }
+  const codec::FileNonce nonce = early != nullptr ? early->nonce : NewNonce();
   const codec::FileKey key = codec::DeriveFileKey(env_.bucket_key, nonce);
 
   catalog::NewVersion nv;
@@ -791,9 +782,7 @@ absl::Status VolumeImpl::UploadOnce(const std::shared_ptr<InodeState>& st) {
   } else {
     nv.kind = catalog::VersionKind::kSharded;
     if (early != nullptr && early->journal != nullptr) journal = early->journal;
-    if (journal == nullptr) {
-      journal = PutJournal::Open(absl::StrCat(staging_dir_, "/", st->ino, ".puts"));
-    }
+    if (journal == nullptr) journal = OpenPutJournal(st->ino);
     absl::StatusOr<codec::FileEncoder> created =
         codec::FileEncoder::Create(params, key, nonce, size);
     if (!created.ok()) {
