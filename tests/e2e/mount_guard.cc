@@ -15,6 +15,7 @@
 
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
+#include "tests/testing/proc_file.h"
 
 extern char** environ;
 
@@ -56,23 +57,10 @@ bool ChildForceUnmount(const char* mountpoint) {
 // Async-signal-safe: only syscalls and hand-written parsing.
 bool ParentKilled(pid_t parent) {
   if (getppid() != parent) return true;
-  char path[48] = "/proc/";
-  char digits[16];
-  int d = 0;
-  for (unsigned v = static_cast<unsigned>(parent); v > 0 && d < 15; v /= 10) {
-    digits[d++] = static_cast<char>('0' + v % 10);
-  }
-  size_t at = 6;
-  while (d > 0) path[at++] = digits[--d];
-  for (const char* t = "/status"; *t != '\0'; ++t) path[at++] = *t;
-  path[at] = '\0';
-  int fd = open(path, O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return errno == ENOENT;
   char buf[4096];
-  ssize_t n = read(fd, buf, sizeof(buf) - 1);
-  close(fd);
+  const ssize_t n = gnr::testing::ReadProcFile(parent, "status", buf, sizeof(buf));
+  if (n == -ENOENT) return true;
   if (n <= 0) return false;
-  buf[n] = '\0';
   for (ssize_t i = 0; i + 8 < n; ++i) {
     if (buf[i] != '\n') continue;
     const char* line = buf + i + 1;

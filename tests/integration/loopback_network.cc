@@ -20,6 +20,7 @@
 #include "common/clock.h"
 #include "common/hex.h"
 #include "common/status.h"
+#include "tests/testing/proc_file.h"
 
 namespace gnr::integration {
 namespace {
@@ -104,21 +105,8 @@ void ProcessReaper::KillMatching() {
 }
 
 bool ProcessReaper::CommandLineHasTag(pid_t pid) const {
-  char path[40] = "/proc/";
-  char digits[16];
-  int d = 0;
-  for (unsigned v = static_cast<unsigned>(pid); v > 0 && d < 15; v /= 10) {
-    digits[d++] = static_cast<char>('0' + v % 10);
-  }
-  size_t at = 6;
-  while (d > 0) path[at++] = digits[--d];
-  for (const char* t = "/cmdline"; *t != '\0'; ++t) path[at++] = *t;
-  path[at] = '\0';
-  int fd = open(path, O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return false;
   char cmd[4096];
-  ssize_t n = read(fd, cmd, sizeof(cmd));
-  close(fd);
+  const ssize_t n = gnr::testing::ReadProcFile(pid, "cmdline", cmd, sizeof(cmd));
   const size_t tag_len = std::strlen(tag_);
   for (ssize_t i = 0; n > 0 && i + static_cast<ssize_t>(tag_len) <= n; ++i) {
     if (std::memcmp(cmd + i, tag_, tag_len) == 0) return true;
