@@ -65,11 +65,7 @@ void BM_MerkleVerifyRange(benchmark::State& state) {
   ByteView range =
       ByteView(data).subspan(kFirst * kDefaultMerkleLeafSize, kCount * kDefaultMerkleLeafSize);
   for (auto _ : state) {
-    std::vector<Hash256> leaves;
-    for (uint64_t i = 0; i < kCount; ++i) {
-      leaves.push_back(
-          MerkleLeafHash(range.subspan(i * kDefaultMerkleLeafSize, kDefaultMerkleLeafSize)));
-    }
+    std::vector<Hash256> leaves = MerkleLeafHashesOf(range);
     benchmark::DoNotOptimize(VerifyMerkleRange(tree->root(), leaves, *proof));
   }
   state.SetBytesProcessed(static_cast<int64_t>(state.iterations()) *

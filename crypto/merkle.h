@@ -117,6 +117,16 @@ class MerkleTree {
 // H(0x00 || leaf).
 Hash256 MerkleLeafHash(ByteView leaf, MerkleHashKind kind = MerkleHashKind::kSha256);
 
+// MerkleLeafHash of each of `leaves` into `out` (the first min of both sizes). Faster than a
+// call per leaf: with the CPU's SHA extensions, two SHA-256 leaves of the same length are
+// hashed at once, at ~1.9x the rate of one.
+void MerkleLeafHashes(std::span<const ByteView> leaves, std::span<Hash256> out,
+                      MerkleHashKind kind = MerkleHashKind::kSha256);
+// The leaf hashes of `data` cut into `leaf_size` pieces, the last one possibly shorter (one
+// empty leaf for empty data, none if leaf_size == 0): level 0 of MerkleTree::Build(data).
+std::vector<Hash256> MerkleLeafHashesOf(ByteView data, size_t leaf_size = kDefaultMerkleLeafSize,
+                                        MerkleHashKind kind = MerkleHashKind::kSha256);
+
 // Number of leaves of a tree over `data_size` bytes (at least 1). leaf_size must be >= 1
 // (returns 0 otherwise).
 uint64_t MerkleLeafCount(uint64_t data_size, size_t leaf_size = kDefaultMerkleLeafSize);
@@ -133,10 +143,9 @@ absl::Status VerifyMerkleRange(const Hash256& root, std::span<const Hash256> lea
                                const MerkleRangeProof& proof,
                                MerkleHashKind kind = MerkleHashKind::kSha256);
 
-// Computes a tree while the bytes stream past, in any chunking, without keeping them (each
-// byte is hashed once: fuse it with the pass that produces the shard). Memory: one hash per
-// completed leaf. Full SHA-256 blocks are hashed straight from the caller's buffers, at any
-// alignment (no staging copy).
+// Computes a tree while the bytes stream past, in any chunking, without keeping them.
+// Memory: one hash per completed leaf. Full SHA-256 blocks are hashed straight from the
+// caller's buffers, at any alignment (no staging copy).
 //
 //   MerkleBuilder b;
 //   for (ByteView piece : pieces) b.Update(piece);
@@ -149,19 +158,14 @@ class MerkleBuilder {
   MerkleBuilder(MerkleBuilder&&) noexcept;
   MerkleBuilder& operator=(MerkleBuilder&&) noexcept;
 
+  // Whole leaves that start at a leaf boundary are hashed two at a time (MerkleLeafHashes):
+  // feed pieces of several leaves where possible.
   void Update(ByteView data);
-  // Update(data), and copies data to `out` (which must not overlap it), in one pass: with the
-  // CPU's SHA extensions the copy rides in the idle cycles of the hash loop and costs almost
-  // nothing, so writing a shard into place and hashing it cost about what hashing alone does.
-  // Requires out.size() == data.size() (only the first min of both is used otherwise).
-  void UpdateAndCopy(ByteView data, MutableByteView out);
   // Equals MerkleTree::Build over the concatenation of all updates. InvalidArgument if
   // leaf_size == 0. Resets the builder for reuse.
   absl::StatusOr<MerkleTree> Finish();
 
  private:
-  void Put(ByteView data, uint8_t* dst);  // dst: copy destination or nullptr
-
   struct Impl;
   std::unique_ptr<Impl> impl_;
 };

@@ -407,6 +407,43 @@ TEST(Merkle, LeafHashIsSha256OfPrefixedLeafAtAnyLengthAndAlignment) {
   }
 }
 
+// Leaves hashed together (two at once where they have the same length) give the hash of each
+// alone, at every length around the block boundaries of the prefixed leaf, from buffers at
+// different alignments, in runs mixing equal and unequal lengths.
+TEST(Merkle, LeafHashesEqualOneAtATime) {
+  DeterministicRandom rng(7);
+  const Bytes data = rng.Generate(5 * 1100 + 16);
+  for (MerkleHashKind kind : kKinds) {
+    for (size_t len = 0; len <= 1000; len += (len < 200 ? 1 : 37)) {
+      std::vector<ByteView> leaves;
+      for (size_t j = 0; j < 5; ++j) {
+        // Lengths len, len, len, len + 1, len: pairs of equal and of unequal lengths.
+        const size_t n = j == 3 ? len + 1 : len;
+        leaves.push_back(ByteView(data).subspan(j * 1100 + j, n));
+      }
+      std::vector<Hash256> hashes(leaves.size());
+      MerkleLeafHashes(leaves, hashes, kind);
+      for (size_t j = 0; j < leaves.size(); ++j) {
+        ASSERT_EQ(hashes[j], MerkleLeafHash(leaves[j], kind)) << len << " " << j;
+      }
+    }
+  }
+}
+
+TEST(Merkle, LeafHashesOfDataAreLevelZeroOfBuild) {
+  DeterministicRandom rng(8);
+  for (size_t size : {size_t{0}, size_t{1}, size_t{4096}, size_t{3 * 4096 + 5}, size_t{8 * 4096}}) {
+    const Bytes data = rng.Generate(size);
+    ASSERT_OK_AND_ASSIGN(MerkleTree tree, MerkleTree::Build(data, 4096));
+    const std::vector<Hash256> hashes = MerkleLeafHashesOf(data, 4096);
+    EXPECT_TRUE(std::equal(hashes.begin(), hashes.end(), tree.leaf_hashes().begin(),
+                           tree.leaf_hashes().end()))
+        << size;
+    EXPECT_EQ(tree.root(), ReferenceRoot(MerkleHashKind::kSha256, data, 4096)) << size;
+  }
+  EXPECT_TRUE(MerkleLeafHashesOf(rng.Generate(10), 0).empty());
+}
+
 TEST(MerkleBuilder, MisalignedPiecesOfDefaultLeaves) {
   // Pieces at odd addresses and odd sizes crossing leaf boundaries, as the codec feeds them.
   DeterministicRandom rng(6);

@@ -46,12 +46,8 @@ absl::Status VerifyStoredRangeReply(const StoredRangeRequest& request,
         proof.total_leaves, ", expected ", RangeString(request.leaves), " of ", total));
   }
   std::vector<crypto::Hash256> hashes;
-  hashes.reserve(request.leaves.size());
-  ByteView rest(reply.leaves);
-  while (!rest.empty()) {
-    ByteView leaf = rest.first(static_cast<size_t>(std::min<uint64_t>(leaf_size, rest.size())));
-    hashes.push_back(crypto::MerkleLeafHash(leaf, kind));
-    rest = rest.subspan(leaf.size());
+  if (!reply.leaves.empty()) {
+    hashes = crypto::MerkleLeafHashesOf(reply.leaves, static_cast<size_t>(leaf_size), kind);
   }
   absl::Status s = crypto::VerifyMerkleRange(shard.merkle_root, hashes, proof, kind);
   if (!s.ok()) {

@@ -8,12 +8,13 @@
 //      parity;
 //   3. into each of the k+m shards insert its s sentinels (SentinelMap, values
 //      crypto::SentinelValue) -> the stored shard;
-//   4. the Merkle root of each stored shard, computed in the same pass that writes it.
-// The work runs in cache-sized chunks (encrypt k chunk slices, RS them, then write each of
-// the k+m chunks into its stored shard with its sentinels, hashing in the same pass:
-// crypto::MerkleBuilder::UpdateAndCopy), so each plaintext byte is read once from memory
-// and each stored byte written once and hashed while in cache. Sentinel values come in bulk
-// from one keyed generator per shard. Throughput and its definition: docs/formats.md §8.
+//   4. the Merkle root of each stored shard.
+// The work runs in cache-sized chunks (encrypt k chunk slices, RS them, write each of the
+// k+m chunks into its stored shard with its sentinels, then hash the leaves that chunk
+// completed, two at a time: crypto::MerkleLeafHashes), so each plaintext byte is read once
+// from memory and each stored byte written once and hashed while in cache. Sentinel values
+// come in bulk from one keyed generator per shard. Throughput and its definition:
+// docs/formats.md §8.
 //
 // Memory is bounded per segment: FileEncoder holds one segment of plaintext and the k+m
 // stored shards of that segment at a time, whatever the file size.

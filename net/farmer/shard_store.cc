@@ -443,11 +443,10 @@ absl::StatusOr<Bytes> ShardStore::ReadLeaves(const ShardMeta& meta, const crypto
                                             begin + n, " of ", meta.size, " bytes"));
   }
   if (options_.verify_reads) {
+    const std::vector<crypto::Hash256> hashes =
+        crypto::MerkleLeafHashesOf(out, meta.leaf_size, meta.hash_kind);
     for (uint64_t i = 0; i < count; ++i) {
-      size_t off = static_cast<size_t>(i * meta.leaf_size);
-      size_t len = std::min<size_t>(meta.leaf_size, out.size() - off);
-      if (crypto::MerkleLeafHash(ByteView(out).subspan(off, len), meta.hash_kind) !=
-          tree.leaf_hashes()[first + i]) {
+      if (i >= hashes.size() || hashes[i] != tree.leaf_hashes()[first + i]) {
         {
           absl::MutexLock lock(&mu_);
           ++counters_.corrupt_reads;

@@ -348,14 +348,8 @@ absl::Status VerifyRangeReply(const GetRangeArgs& args, const GetRangeReply& rep
     return absl::DataLossError(
         absl::StrCat("reply has ", reply.leaves.size(), " leaf bytes, expected ", end - begin));
   }
-  std::vector<crypto::Hash256> hashes;
-  hashes.reserve(args.leaf_count);
-  ByteView leaves = reply.leaves.view();
-  for (uint64_t i = 0; i < args.leaf_count; ++i) {
-    const uint64_t b = i * leaf_size;
-    const uint64_t e = std::min<uint64_t>(b + leaf_size, leaves.size());
-    hashes.push_back(crypto::MerkleLeafHash(leaves.subspan(b, e - b), kind));
-  }
+  const std::vector<crypto::Hash256> hashes =
+      crypto::MerkleLeafHashesOf(reply.leaves.view(), static_cast<size_t>(leaf_size), kind);
   absl::Status s = crypto::VerifyMerkleRange(root, hashes, proof, kind);
   if (!s.ok()) return absl::DataLossError(s.message());
   return absl::OkStatus();
