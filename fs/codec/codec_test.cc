@@ -345,6 +345,32 @@ TEST(Encoder, FileEncoderReadsSegmentBySegment) {
   EXPECT_EQ(s.code(), absl::StatusCode::kDataLoss) << s;
 }
 
+// Encoding from a file gives the same shards as encoding from a buffer, reading it in pieces
+// of the encoder's steps (never a whole segment: the segment is not copied whole).
+TEST(Encoder, EncodingFromAFileEqualsEncodingFromABuffer) {
+  CodecParams p;
+  p.segment_size = 4 << 20;
+  p.data_shards = 4;
+  p.parity_shards = 2;
+  std::mt19937_64 rng(9);
+  const Bytes data = RandomBytes(rng, p.segment_size + 1234567);
+  ASSERT_OK_AND_ASSIGN(SegmentEncoder enc, SegmentEncoder::Create(p, TestKey(1), TestKey(2)));
+  for (uint64_t index : {0, 1}) {
+    const uint64_t len = index == 0 ? p.segment_size : data.size() - p.segment_size;
+    ASSERT_OK_AND_ASSIGN(EncodedSegment from_buffer,
+                         enc.Encode(index, ByteView(data).subspan(index * p.segment_size, len)));
+    ChoppySource file(data, data.size());
+    EncodedSegment from_file;
+    ASSERT_OK(enc.Encode(index, len, file, from_file));
+    EXPECT_EQ(from_file.manifest, from_buffer.manifest) << index;
+    EXPECT_EQ(from_file.shards, from_buffer.shards) << index;
+    EXPECT_LE(file.max_request_, 128u << 10) << index;
+  }
+  ChoppySource cut(data, p.segment_size - 1);
+  EncodedSegment seg;
+  EXPECT_STATUS(enc.Encode(0, p.segment_size, cut, seg), absl::StatusCode::kDataLoss);
+}
+
 TEST(Encoder, AdoptedSegmentsGiveTheSameManifest) {
   CodecParams p;
   p.segment_size = 8192;

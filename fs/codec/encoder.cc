@@ -81,9 +81,9 @@ class StoredShardWriter {
 
 // Bytes of each shard processed per step. The k+m chunks of scratch take about half of a
 // 1 MiB L2, the rest holds the plaintext being read and the stored lines being written:
-// AES, RS and the hash+copy pass then all work on cached bytes, and the plaintext of each
-// data shard is read in runs long enough for the hardware prefetcher (smaller chunks cost
-// AES ~25% on cold plaintext).
+// AES, RS, the copy into the stored shards and the leaf hashes then all work on cached
+// bytes, and the plaintext of each data shard is read in runs long enough for the hardware
+// prefetcher (smaller chunks cost AES ~25% on cold plaintext).
 size_t ChunkSize(int total_shards) {
   size_t c = (512 * 1024) / static_cast<size_t>(total_shards);
   c = std::clamp<size_t>(c, 4096, 128 * 1024);
@@ -160,8 +160,43 @@ absl::StatusOr<SegmentEncoder> SegmentEncoder::Create(const CodecParams& params,
 }
 
 absl::Status SegmentEncoder::Encode(uint64_t index, ByteView plaintext, EncodedSegment& out) {
+  const uint64_t offset = index * params_.segment_size;
+  return EncodeWith(
+      index, plaintext.size(),
+      [&](uint64_t pos, MutableByteView dst) {
+        ctr_.Apply(offset + pos, plaintext.subspan(pos, dst.size()), dst);
+        return absl::OkStatus();
+      },
+      out);
+}
+
+absl::Status SegmentEncoder::Encode(uint64_t index, uint64_t length, FileSource& file,
+                                    EncodedSegment& out) {
+  const uint64_t offset = index * params_.segment_size;
+  return EncodeWith(
+      index, length,
+      [&](uint64_t pos, MutableByteView dst) -> absl::Status {
+        for (size_t got = 0; got < dst.size();) {
+          MutableByteView rest = dst.subspan(got);
+          GNR_ASSIGN_OR_RETURN(size_t n, file.ReadAt(offset + pos + got, rest));
+          if (n == 0) {
+            return absl::DataLossError(absl::StrCat("file source ended at byte ",
+                                                    offset + pos + got, ", expected ",
+                                                    offset + length, " bytes"));
+          }
+          if (n > rest.size()) return absl::InternalError("file source returned more than asked");
+          got += n;
+        }
+        ctr_.Apply(offset + pos, dst);  // in place
+        return absl::OkStatus();
+      },
+      out);
+}
+
+template <typename Fill>
+absl::Status SegmentEncoder::EncodeWith(uint64_t index, uint64_t len, Fill fill,
+                                        EncodedSegment& out) {
   const uint64_t seg_size = params_.segment_size;
-  const uint64_t len = plaintext.size();
   if (len == 0 || len > seg_size) {
     return absl::InvalidArgumentError(
         absl::StrCat("segment plaintext must be 1..", seg_size, " bytes, got ", len));
@@ -171,7 +206,6 @@ absl::Status SegmentEncoder::Encode(uint64_t index, ByteView plaintext, EncodedS
   }
   const int k = params_.data_shards;
   const int n = params_.total_shards();
-  const uint64_t offset = index * seg_size;
   const uint64_t shard_len = ShardLength(len, k);
   const uint64_t sentinels = SentinelCount(params_, shard_len);
   const uint64_t stored_len = shard_len + crypto::kSentinelSize * sentinels;
@@ -210,7 +244,7 @@ absl::Status SegmentEncoder::Encode(uint64_t index, ByteView plaintext, EncodedS
       MutableByteView dst(scratch_.data() + i * chunk, step);
       const uint64_t pos = static_cast<uint64_t>(i) * shard_len + c;  // in the segment
       const size_t avail = pos < len ? static_cast<size_t>(std::min<uint64_t>(step, len - pos)) : 0;
-      if (avail > 0) ctr_.Apply(offset + pos, plaintext.subspan(pos, avail), dst.first(avail));
+      if (avail > 0) GNR_RETURN_IF_ERROR(fill(pos, dst.first(avail)));
       if (avail < step) std::memset(dst.data() + avail, 0, step - avail);
       data_views[i] = dst;
     }
@@ -266,20 +300,8 @@ absl::StatusOr<FileEncoder> FileEncoder::Create(const CodecParams& params, const
 absl::Status FileEncoder::Next(FileSource& source, EncodedSegment& out) {
   if (done()) return absl::FailedPreconditionError("all segments are already encoded");
   const uint64_t seg_size = encoder_.params().segment_size;
-  const uint64_t begin = next_ * seg_size;
   const uint64_t len = SegmentPlaintextLength(file_size_, seg_size, next_);
-  plaintext_.resize(len);
-  for (uint64_t got = 0; got < len;) {
-    MutableByteView dst(plaintext_.data() + got, len - got);
-    GNR_ASSIGN_OR_RETURN(size_t n, source.ReadAt(begin + got, dst));
-    if (n == 0) {
-      return absl::DataLossError(absl::StrCat("file source ended at byte ", begin + got,
-                                              ", expected ", file_size_, " bytes"));
-    }
-    if (n > dst.size()) return absl::InternalError("file source returned more than asked");
-    got += n;
-  }
-  GNR_RETURN_IF_ERROR(encoder_.Encode(next_, plaintext_, out));
+  GNR_RETURN_IF_ERROR(encoder_.Encode(next_, len, source, out));
   segments_.push_back(out.manifest);
   ++next_;
   return absl::OkStatus();

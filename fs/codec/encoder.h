@@ -16,8 +16,8 @@
 // come in bulk from one keyed generator per shard. Throughput and its definition:
 // docs/formats.md §8.
 //
-// Memory is bounded per segment: FileEncoder holds one segment of plaintext and the k+m
-// stored shards of that segment at a time, whatever the file size.
+// Memory is bounded per segment: FileEncoder holds the k+m stored shards of one segment at a
+// time, whatever the file size; it reads the plaintext step by step, never a whole segment.
 //
 // Thread-safety: SegmentEncoder and FileEncoder are not thread-safe (they own scratch
 // buffers); use one per thread. They are movable.
@@ -53,6 +53,25 @@ struct EncodedSegment {
 absl::Status WriteStoredShard(const crypto::SentinelKey& sentinel_key, const SentinelMap& map,
                               ByteView data, MutableByteView out);
 
+// Random-access source of a file's plaintext (a staging file, a buffer).
+class FileSource {
+ public:
+  virtual ~FileSource() = default;
+  // Reads up to out.size() bytes at `offset`; returns the number read, which is less than
+  // out.size() only at the end of the file.
+  virtual absl::StatusOr<size_t> ReadAt(uint64_t offset, MutableByteView out) = 0;
+};
+
+// A FileSource over a buffer the caller keeps alive.
+class MemoryFileSource final : public FileSource {
+ public:
+  explicit MemoryFileSource(ByteView data) : data_(data) {}
+  absl::StatusOr<size_t> ReadAt(uint64_t offset, MutableByteView out) override;
+
+ private:
+  ByteView data_;
+};
+
 // Encodes segments of one file version. Create once per file (it derives the keys and sets
 // up AES and RS), then Encode each segment.
 class SegmentEncoder {
@@ -72,11 +91,21 @@ class SegmentEncoder {
     if (!s.ok()) return s;
     return out;
   }
+  // The same for the `length` plaintext bytes of segment `index` in `file` (from byte
+  // index * segment_size on), read piece by piece as the encoder's cache-sized steps need
+  // them: the segment is never copied whole, so its bytes cross memory once. DataLoss if
+  // the file ends early; errors of `file` are passed through.
+  absl::Status Encode(uint64_t index, uint64_t length, FileSource& file, EncodedSegment& out);
 
   const CodecParams& params() const { return params_; }
   const FileNonce& nonce() const { return nonce_; }
 
  private:
+  // Encode's body. fill(pos, dst) puts the ciphertext of the segment's plaintext bytes
+  // [pos, pos + dst.size()) into dst.
+  template <typename Fill>
+  absl::Status EncodeWith(uint64_t index, uint64_t len, Fill fill, EncodedSegment& out);
+
   SegmentEncoder(const CodecParams& params, const FileKey& file_key, const FileNonce& nonce,
                  crypto::AesCtr ctr, crypto::ReedSolomon rs)
       : params_(params),
@@ -91,25 +120,6 @@ class SegmentEncoder {
   crypto::AesCtr ctr_;
   crypto::ReedSolomon rs_;
   Bytes scratch_;  // (k+m) chunk buffers
-};
-
-// Random-access source of a file's plaintext (a staging file, a buffer).
-class FileSource {
- public:
-  virtual ~FileSource() = default;
-  // Reads up to out.size() bytes at `offset`; returns the number read, which is less than
-  // out.size() only at the end of the file.
-  virtual absl::StatusOr<size_t> ReadAt(uint64_t offset, MutableByteView out) = 0;
-};
-
-// A FileSource over a buffer the caller keeps alive.
-class MemoryFileSource final : public FileSource {
- public:
-  explicit MemoryFileSource(ByteView data) : data_(data) {}
-  absl::StatusOr<size_t> ReadAt(uint64_t offset, MutableByteView out) override;
-
- private:
-  ByteView data_;
 };
 
 // Encodes a whole file segment by segment, pulling plaintext from a FileSource:
@@ -156,7 +166,6 @@ class FileEncoder {
   uint64_t file_size_;
   uint64_t segment_count_;
   uint64_t next_ = 0;
-  Bytes plaintext_;
   std::vector<SegmentManifest> segments_;
 };
 

@@ -56,7 +56,6 @@ struct EarlySegments {
   enum class Job { kNone, kQueued, kRunning };
   Job job = Job::kNone;
   uint64_t epoch = 0;  // bumped by every invalidation: a job of an older epoch is void
-  Bytes plaintext;     // the running job's segment buffer, kept for the next one
 };
 
 // What the Volume knows about an inode it is working on (open, staged or uploading).

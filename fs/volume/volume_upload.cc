@@ -627,20 +627,14 @@ void VolumeImpl::EncodeEarlySegment(const std::shared_ptr<InodeState>& st,
   absl::Status status =
       staging != nullptr ? absl::OkStatus() : absl::FailedPreconditionError("no staging file");
   if (status.ok()) {
-    Bytes& plain = early->plaintext;  // only the running job touches it
-    plain.resize(params.segment_size);
-    absl::StatusOr<size_t> n = staging->ReadAt(index * params.segment_size, plain);
-    status = n.status();
-    if (n.ok() && *n != plain.size()) {
-      status = absl::DataLossError("the staging file is shorter than the staged size");
-    }
     absl::StatusOr<codec::SegmentEncoder> encoder = codec::SegmentEncoder::Create(
         params, codec::DeriveFileKey(env_.bucket_key, early->nonce), early->nonce);
     codec::EncodedSegment es;
-    if (status.ok()) status = encoder.status();
+    status = encoder.status();
     if (status.ok()) {
-      PrepareShardBuffers(plain.size(), es);
-      status = encoder->Encode(index, plain, es);
+      PrepareShardBuffers(params.segment_size, es);
+      StagingSource source(staging);
+      status = encoder->Encode(index, params.segment_size, source, es);
     }
     if (status.ok()) {
       manifest = es.manifest;
