@@ -250,14 +250,13 @@ class SummaryReporter : public benchmark::ConsoleReporter {
       const double rs = Get("BM_StageRs/" + a);
       const double sha = Get("BM_StageSha/" + a);
       const double merkle = Get("BM_StageMerkle/" + a);
-      const double hash = sha;
       auto f = stored_factor_.find(a);
       const double factor = f == stored_factor_.end() ? 0 : f->second;
       const char* slowest_name = "AES";
       double slowest = aes;
       if (rs > 0 && rs < slowest) slowest = rs, slowest_name = "RS";
-      if (hash > 0 && hash < slowest) slowest = hash, slowest_name = "SHA-256";
-      const double chain = (aes > 0 && rs > 0 && hash > 0) ? 1 / (1 / aes + 1 / rs + 1 / hash) : 0;
+      if (sha > 0 && sha < slowest) slowest = sha, slowest_name = "SHA-256";
+      const double chain = (aes > 0 && rs > 0 && sha > 0) ? 1 / (1 / aes + 1 / rs + 1 / sha) : 0;
       const double ratio = slowest > 0 ? enc / slowest : 0;
       std::printf("\nRS(%s)  encode %.0f MB/s   decode %.0f   decode with shard 0 missing %.0f\n",
                   label.c_str(), enc, Get("BM_Decode/" + a), Get("BM_DecodeDegraded/" + a));

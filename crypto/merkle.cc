@@ -698,14 +698,11 @@ void MerkleBuilder::Update(ByteView data) {
   if (s.leaf_size == 0) return;  // reported by Finish
   while (!data.empty()) {
     if (s.in_leaf == 0 && data.size() >= 2 * s.leaf_size) {
-      // Whole leaves: hashed two at a time (MerkleLeafHashes).
-      const size_t whole = data.size() / s.leaf_size;
-      std::vector<ByteView> leaves(whole);
-      for (size_t i = 0; i < whole; ++i) leaves[i] = data.subspan(i * s.leaf_size, s.leaf_size);
-      const size_t first = s.leaves.size();
-      s.leaves.resize(first + whole);
-      MerkleLeafHashes(leaves, std::span<Hash256>(s.leaves).subspan(first), s.kind);
-      data = data.subspan(whole * s.leaf_size);
+      // Whole leaves: hashed two at a time.
+      const ByteView whole = data.first(data.size() / s.leaf_size * s.leaf_size);
+      const std::vector<Hash256> hashes = MerkleLeafHashesOf(whole, s.leaf_size, s.kind);
+      s.leaves.insert(s.leaves.end(), hashes.begin(), hashes.end());
+      data = data.subspan(whole.size());
       continue;
     }
     if (s.in_leaf == 0) s.hasher.BeginLeaf();
