@@ -283,6 +283,9 @@ Json StatusJson(const MountRecord& record, volume::Volume& volume, fuse::Mounted
       {"pid", record.pid},
       {"pending_uploads", PendingJson(volume)},
       {"staged_bytes", s.staged_bytes},
+      // Shards past k+1 held back until their version commits (VolumeOptions::
+      // deferred_shard_bytes).
+      {"deferred_shards", {{"count", s.deferred_shards}, {"bytes", s.deferred_shard_bytes}}},
       {"farmers", farmers},
       {"cache",
        {{"bytes", s.cache_bytes},
@@ -374,7 +377,10 @@ int RunDrive(const MountArgs& args, int notify_fd) {
           if (op == "status") return {{"ok", true}, {"status", StatusJson(rec, *v, *dr, *e)}};
           if (op == "drain") {
             int64_t ms = request.value("timeout_ms", int64_t{60'000});
-            absl::Status s = v->WaitForUploads(absl::Milliseconds(ms));
+            // Full redundancy: shards past k+1 go out after the commit (docs/mount.md),
+            // and a daemon that exits before they land leaves the files at k+1 until a
+            // repair, which needs the drive mounted.
+            absl::Status s = v->WaitForUploads(absl::Milliseconds(ms), /*full_redundancy=*/true);
             Json reply = {{"ok", s.ok()}, {"status", StatusJson(rec, *v, *dr, *e)}};
             if (!s.ok()) reply["error"] = std::string(s.message());
             return reply;
@@ -427,7 +433,8 @@ int RunDrive(const MountArgs& args, int notify_fd) {
   }
   control.reset();
   if (record.ok()) RemoveRecord(*record);
-  absl::Status drained = (*volume)->WaitForUploads(absl::Milliseconds(exit_wait_ms.load()));
+  absl::Status drained = (*volume)->WaitForUploads(absl::Milliseconds(exit_wait_ms.load()),
+                                                   /*full_redundancy=*/true);
   if (!drained.ok()) {
     GNR_LOG(kWarning) << "unmounted with uploads still pending; they stay staged in "
                       << args.state_dir << " and resume at the next mount: " << drained;
@@ -777,6 +784,18 @@ int RunUmount(const std::vector<std::string>& argv) {
         std::fprintf(stderr, "gnr umount: %zu upload%s still pending on %s:\n", n,
                      n == 1 ? "" : "s", dir.c_str());
         PrintPending(*status);
+        bool all_committed = true;
+        for (const Json& p : status->value("pending_uploads", Json::array())) {
+          all_committed = all_committed && p.value("committed", false);
+        }
+        if (!force && all_committed) {
+          std::fprintf(stderr,
+                       "gnr umount: not unmounting: these files are committed (k+1 shards of "
+                       "every segment stored) but still short of full redundancy, which the "
+                       "daemon is adding; retry later, or use --force (the auditor repairs "
+                       "them at a later mount).\n");
+          return kExitTempFail;
+        }
         if (!force) {
           std::fprintf(stderr,
                        "gnr umount: not unmounting: these files are not yet safe on the network. "
@@ -907,8 +926,16 @@ int RunStatus(const std::vector<std::string>& argv) {
                   HumanBytes(f.value("stored_bytes", uint64_t{0})).c_str());
     }
     const Json& pending = m.value("pending_uploads", Json::array());
-    std::printf("  uploads:  %zu pending (%s staged)\n", pending.size(),
+    const Json& deferred = m.value("deferred_shards", Json::object());
+    const uint64_t deferred_count = deferred.value("count", uint64_t{0});
+    std::printf("  uploads:  %zu pending (%s staged)", pending.size(),
                 HumanBytes(m.value("staged_bytes", uint64_t{0})).c_str());
+    if (deferred_count > 0) {
+      std::printf(", %llu shards (%s) held until their files commit",
+                  static_cast<unsigned long long>(deferred_count),
+                  HumanBytes(deferred.value("bytes", uint64_t{0})).c_str());
+    }
+    std::printf("\n");
     for (const Json& p : pending) {
       std::string path = p.value("path", "");
       if (path.empty()) path = absl::StrCat("(unlinked inode ", p.value("ino", 0), ")");

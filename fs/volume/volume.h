@@ -23,7 +23,9 @@
 // memory per handle, freed at Release. A dirty file is uploaded when its last writable handle is
 // released (after VolumeOptions::upload_delay), on Fsync, or when it has been dirty for
 // VolumeOptions::max_dirty_time; its new version is committed in one catalog transaction
-// once every segment has k+1 acknowledged shards, and shards keep going to k+m afterwards.
+// once every segment has k+1 acknowledged shards, and shards keep going to k+m afterwards
+// (the shards past k+1 are only sent once the version has committed, up to a memory bound:
+// VolumeOptions::deferred_shard_bytes).
 // Files below CodecParams::inline_threshold are stored as encrypted inline blobs in the
 // catalog. Staging files and the pending-upload records survive a crash; Volume::Open
 // resumes them, and deletes the shards an upload cut by the crash had already sent (they
@@ -197,6 +199,9 @@ struct VolumeStats {
   // upload that committed them / discarded because the file changed under them.
   uint64_t early_segments_adopted = 0;
   uint64_t early_segments_discarded = 0;
+  // Shards held back until their version commits (VolumeOptions::deferred_shard_bytes).
+  uint64_t deferred_shards = 0;
+  uint64_t deferred_shard_bytes = 0;
 };
 
 struct VolumeOptions {
@@ -226,6 +231,12 @@ struct VolumeOptions {
   int spare_farmers = 4;
   // Segments whose shards may be in flight at once per upload (bounds memory).
   int segments_in_flight = 2;
+  // Shards beyond the k+1 that a segment needs to commit are put once its version has
+  // committed, so fsync and close return when k+1 of every segment are stored: on an uplink
+  // that is the bottleneck, after (k+1)/(k+m) of the bytes. Until then they wait in memory,
+  // at most this many bytes across all uploads (the oldest go out early to make room; the
+  // rest of a big file's shards then go out at once, as with 0: no shard waits).
+  uint64_t deferred_shard_bytes = uint64_t{256} << 20;
   // Failed uploads are retried after this (doubling up to 32x).
   absl::Duration retry_delay = absl::Seconds(2);
   // Reads: a shard range that has not answered this long after the others of its batch

@@ -19,6 +19,7 @@
 #include <optional>
 #include <string>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include "absl/base/thread_annotations.h"
@@ -242,6 +243,10 @@ struct SegmentPut {
   std::vector<std::optional<FarmerContact>> acked ABSL_GUARDED_BY(mu);
   std::vector<bool> recorded ABSL_GUARDED_BY(mu);  // placement written to the catalog
   std::vector<bool> in_flight ABSL_GUARDED_BY(mu);
+  // Held back until the version commits (see VolumeOptions::deferred_shard_bytes); such a
+  // shard is also in VolumeImpl::deferred_.
+  std::vector<bool> deferred ABSL_GUARDED_BY(mu);
+  size_t deferred_count ABSL_GUARDED_BY(mu) = 0;
   std::vector<bool> given_up ABSL_GUARDED_BY(mu);
   std::deque<uint32_t> failed ABSL_GUARDED_BY(mu);  // shard indexes to retry elsewhere
   std::vector<std::string> errors ABSL_GUARDED_BY(mu);
@@ -254,9 +259,9 @@ struct SegmentPut {
     for (const auto& a : acked) c += a.has_value();
     return c;
   }
-  // Nothing in flight and nothing left to retry.
+  // Nothing in flight, nothing held back and nothing left to retry.
   bool Settled() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu) {
-    return outstanding == 0 && failed.empty();
+    return outstanding == 0 && failed.empty() && deferred_count == 0;
   }
 };
 
@@ -405,6 +410,17 @@ class VolumeImpl final : public Volume {
   void IssuePut(const std::shared_ptr<SegmentPut>& seg, uint32_t shard, const FarmerContact& f);
   // Waits until the segment has k+1 acks (retrying failures on spares), or fails.
   absl::Status AwaitQuorum(const std::shared_ptr<SegmentPut>& seg);
+  // Holds shard `shard` of `seg` back (see VolumeOptions::deferred_shard_bytes), then puts
+  // the oldest held-back shards while they take more than the bound.
+  void DeferShard(const std::shared_ptr<SegmentPut>& seg, uint32_t shard);
+  // Puts every shard of `seg` held back (its version committed).
+  void ReleaseDeferredShards(const std::shared_ptr<SegmentPut>& seg);
+  // Puts the held-back shards `shards` of `seg` (already taken off deferred_) on the next
+  // candidates, or gives them up when none is left.
+  void IssueDeferred(const std::shared_ptr<SegmentPut>& seg, const std::vector<uint32_t>& shards);
+  // Takes the held-back shards of `segs` off deferred_ (for an abort: they are never sent).
+  void ForgetDeferredShards(const std::vector<std::shared_ptr<SegmentPut>>& segs)
+      ABSL_LOCKS_EXCLUDED(mu_);
   // Retries failed shards of a committed segment on spares (no waiting).
   void TopUp(const std::shared_ptr<SegmentPut>& seg);
   // Takes the next candidate not yet tried (asking the network for more once). Requires
@@ -443,6 +459,9 @@ class VolumeImpl final : public Volume {
   BucketInfo bucket_ ABSL_GUARDED_BY(mu_);
   std::optional<absl::Time> bucket_checked_ ABSL_GUARDED_BY(mu_);
   std::vector<std::shared_ptr<SegmentPut>> topping_up_ ABSL_GUARDED_BY(mu_);
+  // Shards held back until their version commits, oldest first, and their stored bytes.
+  std::deque<std::pair<std::shared_ptr<SegmentPut>, uint32_t>> deferred_ ABSL_GUARDED_BY(mu_);
+  uint64_t deferred_bytes_ ABSL_GUARDED_BY(mu_) = 0;
   absl::flat_hash_map<catalog::VersionId, int> gc_attempts_ ABSL_GUARDED_BY(mu_);
   std::vector<std::thread> workers_;
 

@@ -20,6 +20,8 @@
 #include "crypto/random.h"
 #include "fs/catalog/posix_error.h"
 #include "fs/codec/inline_blob.h"
+#include "fs/codec/layout.h"
+#include "fs/codec/params.h"
 #include "fs/volume/space.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
@@ -540,8 +542,12 @@ TEST_F(VolumeTest, FsyncReturnsOnlyAfterKPlusOneAcks) {
     fsync_status = volume_->Fsync(c.fh, false);
     returned = true;
   });
-  ASSERT_TRUE(Eventually([&] { return network_.HeldCount() == 6; }));
-  // RS(4,2): k+1 = 5 acks are needed. Release farmers one by one.
+  // RS(4,2): k+1 = 5 acks are needed to commit; the sixth shard waits for the commit.
+  ASSERT_TRUE(Eventually([&] { return network_.HeldCount() == 5; }));
+  absl::SleepFor(absl::Milliseconds(50));
+  EXPECT_EQ(network_.HeldCount(), 5u);
+  EXPECT_EQ(volume_->Stats().deferred_shards, 1u);
+  // Release farmers one by one.
   int acked = 0;
   for (int i = 0; i < network_.farmer_count() && acked < 5; ++i) {
     if (network_.ShardCount(i) == 0 && network_.HeldCount() > 0) {
@@ -558,7 +564,9 @@ TEST_F(VolumeTest, FsyncReturnsOnlyAfterKPlusOneAcks) {
   ASSERT_TRUE(Eventually([&] { return returned.load(); }));
   t.join();
   EXPECT_OK(fsync_status);
-  // The sixth shard keeps going in the background.
+  // Committed: the sixth shard goes out now, and keeps going in the background.
+  ASSERT_TRUE(Eventually([&] { return network_.HeldCount() == 1; }));
+  EXPECT_EQ(volume_->Stats().deferred_shards, 0u);
   for (int i = 0; i < network_.farmer_count(); ++i) network_.ReleaseHeld(i);
   ASSERT_OK(volume_->WaitForUploads(absl::Seconds(10), /*full_redundancy=*/true));
   EXPECT_EQ(network_.TotalShards(), 6u);
@@ -566,6 +574,71 @@ TEST_F(VolumeTest, FsyncReturnsOnlyAfterKPlusOneAcks) {
   OpenVolume();
   ASSERT_OK_AND_ASSIGN(Bytes back, ReadFile(c.attr.ino));
   EXPECT_EQ(back, data);
+}
+
+TEST_F(VolumeTest, WithoutDeferredShardsAllKPlusMGoOutAtOnce) {
+  VolumeOptions o = Options();
+  o.deferred_shard_bytes = 0;
+  OpenVolume(o);
+  for (int i = 0; i < network_.farmer_count(); ++i) network_.SetHold(i, true);
+  ASSERT_OK_AND_ASSIGN(CreateResult c,
+                       volume_->Create(caller_, kRootIno, "held", 0644, O_CREAT | O_WRONLY));
+  ASSERT_OK(volume_->Write(c.fh, 0, RandomBytes(rng_, 6000)).status());
+  std::thread t([&] { EXPECT_OK(volume_->Fsync(c.fh, false)); });
+  ASSERT_TRUE(Eventually([&] { return network_.HeldCount() == 6; }));
+  EXPECT_EQ(volume_->Stats().deferred_shards, 0u);
+  for (int i = 0; i < network_.farmer_count(); ++i) network_.ReleaseHeld(i);
+  t.join();
+  ASSERT_OK(volume_->WaitForUploads(absl::Seconds(10), /*full_redundancy=*/true));
+  EXPECT_EQ(network_.TotalShards(), 6u);
+  ASSERT_OK(volume_->Release(c.fh));
+}
+
+TEST_F(VolumeTest, DeferredShardsStayWithinTheirMemoryBound) {
+  VolumeOptions o = Options();
+  o.segments_in_flight = 4;
+  const uint64_t stored = codec::StoredShardLength(o.params, codec::ShardLength(kSegment, 4));
+  o.deferred_shard_bytes = 2 * stored;  // room for two of the four segments' sixth shards
+  OpenVolume(o);
+  for (int i = 0; i < network_.farmer_count(); ++i) network_.SetHold(i, true);
+  ASSERT_OK_AND_ASSIGN(CreateResult c,
+                       volume_->Create(caller_, kRootIno, "big", 0644, O_CREAT | O_WRONLY));
+  Bytes data = RandomBytes(rng_, 4 * kSegment);
+  ASSERT_OK(volume_->Write(c.fh, 0, data).status());
+  std::atomic<bool> returned{false};
+  std::thread t([&] {
+    EXPECT_OK(volume_->Fsync(c.fh, false));
+    returned = true;
+  });
+  // 4 x 5 quorum shards, plus the sixth shards of the two oldest segments, put to make room.
+  ASSERT_TRUE(Eventually([&] { return network_.HeldCount() == 22; }));
+  VolumeStats stats = volume_->Stats();
+  EXPECT_EQ(stats.deferred_shards, 2u);
+  EXPECT_EQ(stats.deferred_shard_bytes, 2 * stored);
+  EXPECT_FALSE(returned);
+  for (int i = 0; i < network_.farmer_count(); ++i) network_.ReleaseHeld(i);
+  t.join();
+  ASSERT_OK(volume_->WaitForUploads(absl::Seconds(10), /*full_redundancy=*/true));
+  EXPECT_EQ(network_.TotalShards(), 24u);
+  EXPECT_EQ(volume_->Stats().deferred_shard_bytes, 0u);
+  ASSERT_OK(volume_->Release(c.fh));
+  OpenVolume(o);
+  ASSERT_OK_AND_ASSIGN(Bytes back, ReadFile(c.attr.ino));
+  EXPECT_EQ(back, data);
+}
+
+TEST_F(VolumeTest, DeferredShardsOfAFailedUploadAreNeverSent) {
+  OpenVolume();
+  // 4 of the 8 farmers down: 4 shards at most are acked, short of k+1, so the upload fails
+  // and the shards it had held back are dropped with it.
+  for (int i = 0; i < 4; ++i) network_.SetDown(i, true);
+  ASSERT_OK_AND_ASSIGN(CreateResult c,
+                       volume_->Create(caller_, kRootIno, "doomed", 0644, O_CREAT | O_WRONLY));
+  ASSERT_OK(volume_->Write(c.fh, 0, RandomBytes(rng_, 6000)).status());
+  EXPECT_FALSE(volume_->Fsync(c.fh, false).ok());
+  EXPECT_EQ(volume_->Stats().deferred_shards, 0u);
+  EXPECT_EQ(volume_->Stats().deferred_shard_bytes, 0u);
+  ASSERT_OK(volume_->Release(c.fh));
 }
 
 TEST_F(VolumeTest, FailedFarmersAreReplacedBySpares) {
@@ -834,6 +907,16 @@ class EarlySegmentsTest : public VolumeTest {
     const size_t n = Options().params.total_shards();
     return Eventually([&] { return network_.TotalShards() == segments * n; });
   }
+  // Waits until the farmers hold k+1 shards of each of `segments` segments sent ahead: the
+  // rest are held back until the file commits (VolumeOptions::deferred_shard_bytes).
+  bool QuorumsOnFarmers(size_t segments) {
+    const size_t quorum = Options().params.data_shards + 1;
+    return Eventually([&] {
+      return network_.TotalShards() == segments * quorum &&
+             volume_->Stats().deferred_shards ==
+                 segments * (Options().params.total_shards() - quorum);
+    });
+  }
   // The farmers end up holding exactly the committed version of `path` (void shards are
   // deleted), and it reads back as `data` with the cache dropped.
   void ExpectCommittedExactly(std::string_view path, const Bytes& data) {
@@ -853,8 +936,9 @@ TEST_F(EarlySegmentsTest, SequentialWriteSendsFullSegmentsBeforeFsync) {
   OpenVolume();
   Bytes data = RandomBytes(rng_, 5 * kSegment + 3000);
   FileHandle fh = WriteOpen("big", data);
-  // The five full segments reach the farmers while the file is still open and unsynced.
-  EXPECT_TRUE(SegmentsOnFarmers(5));
+  // The five full segments reach the farmers while the file is still open and unsynced
+  // (k+1 shards of each; the others go out once the file commits).
+  EXPECT_TRUE(QuorumsOnFarmers(5));
   EXPECT_EQ(volume_->Stats().early_segments_adopted, 0u);
   ASSERT_OK(volume_->Fsync(fh, false));
   ASSERT_OK(volume_->Release(fh));
@@ -875,7 +959,7 @@ TEST_F(EarlySegmentsTest, RewritingASegmentSentAheadVoidsItAndTheLaterOnes) {
   OpenVolume();
   Bytes data = RandomBytes(rng_, 4 * kSegment);
   FileHandle fh = WriteOpen("f", data);
-  ASSERT_TRUE(SegmentsOnFarmers(4));
+  ASSERT_TRUE(QuorumsOnFarmers(4));
   // Change one byte of segment 1: all four sent ahead are void (segment 1 encoded again
   // under their nonce would reuse its keystream); they start over under a new nonce.
   data[kSegment + 17] ^= 0xff;
@@ -892,7 +976,7 @@ TEST_F(EarlySegmentsTest, TruncatingBelowSegmentsSentAheadVoidsThem) {
   OpenVolume();
   Bytes data = RandomBytes(rng_, 4 * kSegment);
   FileHandle fh = WriteOpen("t", data);
-  ASSERT_TRUE(SegmentsOnFarmers(4));
+  ASSERT_TRUE(QuorumsOnFarmers(4));
   SetAttrRequest req;
   req.size = kSegment + kSegment / 2;
   ASSERT_OK_AND_ASSIGN(Attr a, volume_->LookupPath("/t"));
@@ -922,7 +1006,7 @@ TEST_F(EarlySegmentsTest, AFileMadeBigFirstIsSentAsTheWriterFillsItIn) {
     // passes whatever the timing when there is none.
     if (pos % kSegment == 0) absl::SleepFor(absl::Milliseconds(20));
   }
-  ASSERT_TRUE(SegmentsOnFarmers(4));
+  ASSERT_TRUE(QuorumsOnFarmers(4));
   ASSERT_OK(volume_->Fsync(c.fh, false));
   ASSERT_OK(volume_->Release(c.fh));
   // Never encoded before the writer was past it: nothing sent twice.
@@ -935,11 +1019,12 @@ TEST_F(EarlySegmentsTest, UnlinkDeletesSegmentsSentAhead) {
   OpenVolume();
   Bytes data = RandomBytes(rng_, 3 * kSegment);
   FileHandle fh = WriteOpen("doomed", data);
-  ASSERT_TRUE(SegmentsOnFarmers(3));
+  ASSERT_TRUE(QuorumsOnFarmers(3));
   ASSERT_OK(volume_->Unlink(kRootIno, "doomed"));
   ASSERT_OK(volume_->Release(fh));
   EXPECT_TRUE(Eventually([&] { return network_.TotalShards() == 0; }));
   EXPECT_TRUE(volume_->PendingUploads().empty());
+  EXPECT_EQ(volume_->Stats().deferred_shards, 0u);  // the held-back ones are dropped
 }
 
 TEST_F(EarlySegmentsTest, WithoutUploadWhileWritingNothingIsSentBeforeFsync) {

@@ -336,7 +336,13 @@ void VolumeImpl::IssuePut(const std::shared_ptr<SegmentPut>& seg, uint32_t shard
   req.merkle_kind = seg->merkle_kind;
   {
     absl::MutexLock lock(&seg->mu);
+    // Dropped meanwhile: a held-back shard whose upload was aborted as it was released.
+    if (seg->shards[shard] == nullptr) return;
     req.data = seg->shards[shard];
+    if (seg->deferred[shard]) {  // held back until now (IssueDeferred)
+      seg->deferred[shard] = false;
+      seg->deferred_count--;
+    }
     seg->in_flight[shard] = true;
     seg->outstanding++;
   }
@@ -396,7 +402,12 @@ absl::Status VolumeImpl::PutSegmentShards(const std::shared_ptr<SegmentPut>& seg
     absl::MutexLock lock(&seg->mu);
     seg->candidates = *std::move(chosen);
   }
+  const uint32_t quorum = std::min(seg->k + 1, seg->n);
   for (uint32_t i = 0; i < seg->n; ++i) {
+    if (i >= quorum && options_.deferred_shard_bytes > 0) {
+      DeferShard(seg, i);
+      continue;
+    }
     std::optional<FarmerContact> f = NextCandidate(seg);
     if (!f) {
       absl::MutexLock lock(&seg->mu);
@@ -440,6 +451,95 @@ absl::Status VolumeImpl::AwaitQuorum(const std::shared_ptr<SegmentPut>& seg) {
       absl::MutexLock lock(&seg->mu);
       seg->given_up[retry] = true;
     }
+  }
+}
+
+void VolumeImpl::DeferShard(const std::shared_ptr<SegmentPut>& seg, uint32_t shard) {
+  std::vector<std::pair<std::shared_ptr<SegmentPut>, uint32_t>> over;
+  {
+    absl::MutexLock lock(&mu_);
+    {
+      absl::MutexLock seg_lock(&seg->mu);
+      seg->deferred[shard] = true;
+      seg->deferred_count++;
+    }
+    deferred_.emplace_back(seg, shard);
+    deferred_bytes_ += seg->manifests[shard].stored_length;
+    while (deferred_bytes_ > options_.deferred_shard_bytes) {
+      over.push_back(std::move(deferred_.front()));
+      deferred_.pop_front();
+      deferred_bytes_ -= over.back().first->manifests[over.back().second].stored_length;
+    }
+  }
+  for (const auto& [s, i] : over) IssueDeferred(s, {i});
+}
+
+void VolumeImpl::ReleaseDeferredShards(const std::shared_ptr<SegmentPut>& seg) {
+  std::vector<uint32_t> shards;
+  {
+    absl::MutexLock lock(&mu_);
+    for (auto it = deferred_.begin(); it != deferred_.end();) {
+      if (it->first != seg) {
+        ++it;
+        continue;
+      }
+      shards.push_back(it->second);
+      deferred_bytes_ -= seg->manifests[it->second].stored_length;
+      it = deferred_.erase(it);
+    }
+  }
+  if (!shards.empty()) IssueDeferred(seg, shards);
+}
+
+void VolumeImpl::IssueDeferred(const std::shared_ptr<SegmentPut>& seg,
+                               const std::vector<uint32_t>& shards) {
+  for (uint32_t shard : shards) {
+    {
+      absl::MutexLock lock(&seg->mu);
+      if (!seg->deferred[shard]) continue;
+      if (seg->aborted) {
+        seg->deferred[shard] = false;
+        seg->deferred_count--;
+        seg->shards[shard].reset();
+        continue;
+      }
+    }
+    // Clears the shard's deferred mark as it counts it outstanding, so the segment never
+    // looks settled in between.
+    if (std::optional<FarmerContact> f = NextCandidate(seg)) {
+      IssuePut(seg, shard, *f);
+      continue;
+    }
+    absl::MutexLock lock(&seg->mu);
+    seg->deferred[shard] = false;
+    seg->deferred_count--;
+    seg->given_up[shard] = true;
+    seg->shards[shard].reset();
+    GNR_LOG(kWarning) << seg->label << " shard " << shard
+                      << ": no distinct farmer left; left for the repairer";
+  }
+}
+
+void VolumeImpl::ForgetDeferredShards(const std::vector<std::shared_ptr<SegmentPut>>& segs) {
+  {
+    absl::MutexLock lock(&mu_);
+    for (auto it = deferred_.begin(); it != deferred_.end();) {
+      if (std::find(segs.begin(), segs.end(), it->first) == segs.end()) {
+        ++it;
+        continue;
+      }
+      deferred_bytes_ -= it->first->manifests[it->second].stored_length;
+      it = deferred_.erase(it);
+    }
+  }
+  for (const auto& seg : segs) {
+    absl::MutexLock lock(&seg->mu);
+    for (uint32_t i = 0; i < seg->n; ++i) {
+      if (!seg->deferred[i]) continue;
+      seg->deferred[i] = false;
+      seg->shards[i].reset();
+    }
+    seg->deferred_count = 0;
   }
 }
 
@@ -506,6 +606,7 @@ void VolumeImpl::DeleteShardQuietly(const FarmerContact& farmer, const codec::Sh
 }
 
 void VolumeImpl::AbortSegments(const std::vector<std::shared_ptr<SegmentPut>>& segs) {
+  ForgetDeferredShards(segs);
   for (const auto& seg : segs) {
     std::vector<std::pair<FarmerContact, codec::ShardId>> doomed;
     {
@@ -560,6 +661,7 @@ std::shared_ptr<SegmentPut> VolumeImpl::NewSegmentPut(const std::string& label,
   seg->acked.resize(seg->n);
   seg->recorded.resize(seg->n, false);
   seg->in_flight.resize(seg->n, false);
+  seg->deferred.resize(seg->n, false);
   seg->given_up.resize(seg->n, false);
   return seg;
 }
@@ -945,6 +1047,7 @@ absl::Status VolumeImpl::UploadOnce(const std::shared_ptr<InodeState>& st) {
     }
     for (uint32_t i : late) RecordLateAck(seg, i);
     if (needs_top_up) ScheduleTopUp(seg);
+    ReleaseDeferredShards(seg);
   }
   if (nv.kind == catalog::VersionKind::kInline) {
     GNR_LOG(kInfo) << "committed " << label << " version " << vid << ": " << size
@@ -1211,6 +1314,8 @@ VolumeStats VolumeImpl::Stats() {
   s.bucket_size_bytes = bucket_.size_bytes;
   s.early_segments_adopted = early_segments_adopted_.load();
   s.early_segments_discarded = early_segments_discarded_.load();
+  s.deferred_shards = deferred_.size();
+  s.deferred_shard_bytes = deferred_bytes_;
   return s;
 }
 
