@@ -306,6 +306,7 @@ absl::StatusOr<std::unique_ptr<MountedDrive>> MountedDrive::Mount(volume::Volume
   const fuse_lowlevel_ops& ops = LowLevelOps();
   impl->session = fuse_session_new(&args, &ops, sizeof(ops), &impl->adapter);
   fuse_opt_free_args(&args);
+  impl->adapter.session = impl->session;
   if (impl->session == nullptr) {
     return absl::InternalError("libfuse refused the session options (see the log above)");
   }

@@ -22,6 +22,8 @@ namespace gnr::fuse {
 // after the mount.
 struct Adapter {
   volume::Volume* volume = nullptr;
+  // For notifications to the kernel from handlers; set before the session serves requests.
+  fuse_session* session = nullptr;
   MountOptions options;
   LookupCounts lookups;
   std::atomic<uint64_t> requests{0};

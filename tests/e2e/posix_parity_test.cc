@@ -14,11 +14,15 @@
 //   readdir     names and types after creations and removals
 //   symlink     readlink, lstat, following, dangling, EINVAL on a non-link
 //   link        nlink, same inode, EPERM on a directory, EEXIST
-//   chmod/chown setuid bits, fchmod, lchown, -1 leaves a field alone
+//   chmod/chown setuid bits, fchmod, lchown, -1 leaves a field alone; writes by another
+//               user (a child process) that must drop set-id bits, through write-only
+//               (direct) and read-write (cached) handles
+//   coherence   a reader's cached pages after writes through a write-only handle
 //   utimensat   explicit values, UTIME_NOW, UTIME_OMIT, NULL, on a symlink
 //   fsync       fsync, fdatasync
 //   mknod       fifo, regular, char device (root)
-//   xattrs      set/get/list/remove, XATTR_CREATE/REPLACE, ERANGE
+//   xattrs      set/get/list/remove, XATTR_CREATE/REPLACE, ERANGE; security.capability
+//               removed by a write
 //   names       255 bytes ok, 256 ENAMETOOLONG
 //   timestamps  what moves (and what must not) for each of the above
 
@@ -49,8 +53,11 @@ class PosixParityTest : public ::testing::TestWithParam<Backend> {
   void SetUp() override {
     ASSERT_OK(CheckFuseAvailable());
     ASSERT_OK_AND_ASSIGN(native_dir_, MakeTempDir("native"));
+    ASSERT_EQ(chmod(native_dir_.c_str(), 0755), 0);  // other users' programs (WriteAs)
     ASSERT_OK_AND_ASSIGN(volume_, TestVolume::Create(GetParam()));
-    ASSERT_OK_AND_ASSIGN(mount_, TestMount::Start(volume_->volume(), absl::Seconds(120)));
+    fuse::MountOptions options;
+    options.allow_other = true;
+    ASSERT_OK_AND_ASSIGN(mount_, TestMount::Start(volume_->volume(), absl::Seconds(120), options));
   }
 
   void TearDown() override {
@@ -524,6 +531,83 @@ TEST_P(PosixParityTest, ExtendedAttributes) {
     t.Mkdir("d");
     t.SetXattr("d", "user.dir", std::string(1000, 'v'));
     t.GetXattr("d", "user.dir");
+  });
+}
+
+// Write-only handles bypass the kernel's page cache (fs/fuse/operations.cc, IsDirectWrite),
+// and with it the kernel's own clearing of privileges on write: the drive does it.
+TEST_P(PosixParityTest, WritesByOtherUsersDropSetIdBits) {
+  constexpr uid_t kNobody = 65534;
+  Parity([](PosixTrace& t) {
+    int h = t.Open("f", O_CREAT | O_WRONLY, 0644);
+    t.Write(h, "data");
+    t.Close(h);
+    for (int flags : {O_WRONLY | O_APPEND, O_RDWR | O_APPEND}) {
+      t.Chmod("f", 06777);
+      t.WriteAs(kNobody, kNobody, "f", flags, "+");  // clears both (group-executable)
+      t.Stat("f");
+      t.Chmod("f", 02767);
+      t.WriteAs(kNobody, kNobody, "f", flags, "+");  // not in the file's group: clears it
+      t.Stat("f");
+      t.Chmod("f", 02767);
+      t.WriteAs(kNobody, 0, "f", flags, "+");  // in its group, not executable: kept
+      t.Stat("f");
+    }
+    t.Chmod("f", 06777);
+    h = t.Open("f", O_WRONLY | O_APPEND);  // root (CAP_FSETID) keeps them
+    t.Write(h, "!");
+    t.Close(h);
+    t.Stat("f");
+    t.Chmod("f", 0644);
+    t.WriteAs(kNobody, kNobody, "f", O_WRONLY, "x");  // EACCES
+    t.Slurp("f");
+  });
+}
+
+TEST_P(PosixParityTest, WritesRemoveFileCapabilities) {
+  // struct vfs_cap_data, revision 2: effective, CAP_NET_BIND_SERVICE permitted.
+  const std::string caps(
+      "\x01\x00\x00\x02\x00\x04\x00\x00\x00\x00\x00\x00\x00\x00"
+      "\x00\x00\x00\x00\x00\x00",
+      20);
+  Parity([&caps](PosixTrace& t) {
+    int h = t.Open("bin", O_CREAT | O_WRONLY, 0755);
+    t.Write(h, "ELF");
+    t.Close(h);
+    for (int flags : {O_WRONLY, O_RDWR}) {
+      t.SetXattr("bin", "security.capability", caps);
+      t.ListXattr("bin");
+      h = t.Open("bin", flags);
+      t.Pwrite(h, "x", 1);  // any write, even root's, removes them
+      t.Close(h);
+      t.ListXattr("bin");
+    }
+  });
+}
+
+TEST_P(PosixParityTest, ReadersSeeWritesOfWriteOnlyHandles) {
+  Parity([](PosixTrace& t) {
+    int h = t.Open("f", O_CREAT | O_WRONLY, 0644);
+    t.Write(h, std::string(8192, 'a'));
+    t.Close(h);
+    int r = t.Open("f", O_RDONLY);
+    t.Pread(r, 8, 4096);  // now in the reader's page cache
+    int w = t.Open("f", O_WRONLY);
+    t.Pwrite(w, "NEW", 4096);
+    t.Pread(r, 8, 4096);
+    t.Pwrite(w, "tail", 8192);  // grows the file
+    t.Fstat(r);
+    t.Pread(r, 16, 8186);
+    int rw = t.Open("f", O_RDWR);  // a cached handle next to the direct one
+    t.Pread(rw, 4, 0);
+    t.Pwrite(w, "W", 0);
+    t.Pread(rw, 4, 0);
+    t.Pwrite(rw, "RW", 1);
+    t.Pread(r, 4, 0);
+    t.Close(w);
+    t.Close(rw);
+    t.Close(r);
+    t.Slurp("f");
   });
 }
 

@@ -2,9 +2,11 @@
 
 #include <dirent.h>
 #include <fcntl.h>
+#include <grp.h>
 #include <stdio.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
+#include <sys/wait.h>
 #include <sys/xattr.h>
 #include <time.h>
 #include <unistd.h>
@@ -310,6 +312,53 @@ ssize_t PosixTrace::Write(int h, std::string_view data) {
   ssize_t r = write(Fd(h), data.data(), data.size());
   Record(absl::StrCat("write(", H(h), ", ", Quote(data), ")"), r, errno);
   return r;
+}
+
+ssize_t PosixTrace::WriteAs(uid_t uid, gid_t gid, std::string_view path, int flags,
+                            std::string_view data) {
+  BeforeChange();
+  const std::string abs = Abs(path);
+  struct Outcome {
+    ssize_t result;
+    int err;
+  } outcome{-1, EIO};
+  int pipe_fds[2];
+  if (pipe2(pipe_fds, O_CLOEXEC) != 0) {
+    Record(absl::StrCat("write_as(pipe)"), -1, errno);
+    return -1;
+  }
+  // The child only makes system calls: this process has other threads (the FUSE daemon).
+  pid_t pid = fork();
+  if (pid == 0) {
+    Outcome o{-1, 0};
+    if (setgroups(0, nullptr) != 0 || setresgid(gid, gid, gid) != 0 ||
+        setresuid(uid, uid, uid) != 0) {
+      o.err = errno;
+    } else if (int fd = open(abs.c_str(), flags | O_CLOEXEC); fd < 0) {
+      o.err = errno;
+    } else {
+      o.result = write(fd, data.data(), data.size());
+      o.err = errno;
+      close(fd);
+    }
+    (void)!write(pipe_fds[1], &o, sizeof(o));
+    _exit(0);
+  }
+  close(pipe_fds[1]);
+  if (pid > 0) {
+    if (read(pipe_fds[0], &outcome, sizeof(outcome)) != static_cast<ssize_t>(sizeof(outcome))) {
+      outcome = Outcome{-1, EIO};
+    }
+    int status;
+    waitpid(pid, &status, 0);
+  } else {
+    outcome.err = errno;
+  }
+  close(pipe_fds[0]);
+  Record(absl::StrCat("write_as(", uid, ":", gid, ", ", AbslView(path), ", ", OpenFlagsName(flags),
+                      ", ", Quote(data), ")"),
+         outcome.result, outcome.err);
+  return outcome.result;
 }
 
 ssize_t PosixTrace::Pwrite(int h, std::string_view data, off_t offset) {

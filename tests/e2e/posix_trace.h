@@ -74,6 +74,10 @@ class PosixTrace {
   int Fdatasync(int h);
   int Fstat(int h);
   int Fchmod(int h, mode_t mode);
+  // Opens `path` with `flags` and appends `data` in a child process running as uid/gid (no
+  // supplementary groups), as another user's program would; records what the write returned.
+  // The process must be root.
+  ssize_t WriteAs(uid_t uid, gid_t gid, std::string_view path, int flags, std::string_view data);
 
   // Names.
   int Truncate(std::string_view path, off_t length);
