@@ -99,6 +99,24 @@ void AuditLoop::HandleBlock(const Block& block) {
         GNR_LOG(kWarning) << "audit: repair failed: " << r.status().message();
       }
     }
+    // One line per sweep: on a network short of farmers the same shards fail every time.
+    uint64_t unplaced = 0;
+    absl::Status first_error;
+    for (const absl::StatusOr<RepairResult>& r :
+         repairer_->FillMissingShards(options_.fill_missing_after)) {
+      if (r.ok()) {
+        ++repairs;
+      } else {
+        ++repair_failures;
+        if (unplaced++ == 0) first_error = r.status();
+      }
+    }
+    if (unplaced > 0) {
+      GNR_LOG(kWarning) << "audit: " << unplaced
+                        << " shard(s) that no farmer acknowledged are still unplaced (first: "
+                        << first_error.message() << "); retried every " << options_.repair_every
+                        << " blocks";
+    }
     for (const absl::StatusOr<RepairResult>& r : repairer_->RetagAll()) {
       if (r.ok()) {
         ++retags;

@@ -1,9 +1,10 @@
 #pragma once
 // The background auditor of a client process (DESIGN.md section 4): one thread that takes
 // confirmed blocks from a block source (the chain client's Beacon in production) and, for
-// each, runs Auditor::RunOnce, then Repairer::RepairAll and Repairer::RetagAll when shards
-// went bad or their sentinel budget ran low (and every `repair_every` blocks for shards that
-// failed to repair or re-tag earlier), then ChainReporter::MaybeReport. Errors of one block are
+// each, runs Auditor::RunOnce, then Repairer::RepairAll, FillMissingShards and RetagAll when
+// shards went bad or their sentinel budget ran low (and every `repair_every` blocks, for
+// shards that failed to repair or re-tag earlier and for shards that no farmer ever
+// acknowledged), then ChainReporter::MaybeReport. Errors of one block are
 // counted and logged; the loop goes on.
 //
 // Thread-safety: Start/Stop from the owning thread; stats() from any thread. The auditor,
@@ -39,13 +40,16 @@ BlockSource BeaconBlockSource(chain::Beacon& beacon);
 struct AuditLoopOptions {
   absl::Duration poll_interval = absl::Seconds(1);
   uint64_t repair_every = 10;  // blocks between repair sweeps when nothing new went bad
+  // Each sweep also places the shards no farmer ever acknowledged
+  // (Repairer::FillMissingShards) of versions committed at least this long ago.
+  absl::Duration fill_missing_after = absl::Minutes(10);
 };
 
 struct AuditLoopStats {
   uint64_t blocks = 0;
   uint64_t verdicts = 0;
   uint64_t not_passed = 0;
-  uint64_t repairs = 0;
+  uint64_t repairs = 0;  // bad or lost shards replaced, and missing ones placed
   uint64_t repair_failures = 0;
   uint64_t retags = 0;  // shards given fresh sentinels (Repairer::RetagAll)
   uint64_t retag_failures = 0;

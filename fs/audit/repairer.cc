@@ -6,6 +6,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/notification.h"
 #include "common/hex.h"
+#include "common/log.h"
 #include "common/status.h"
 #include "common/strings.h"
 #include "fs/audit/policy.h"
@@ -130,37 +131,14 @@ absl::StatusOr<RepairResult> Repairer::Replace(const catalog::Placement& old, Mo
   GNR_ASSIGN_OR_RETURN(std::vector<catalog::Placement> placements,
                        catalog_.ListPlacementsByVersion(old.version));
 
-  // 1. Rebuild from the other shards (checked against the manifest's root).
-  PlacementShardSource source(network_, version.bucket_id, placements, options_.timeout);
-  GNR_ASSIGN_OR_RETURN(std::unique_ptr<codec::FileReader> reader,
-                       codec::FileReader::Create(manifest, key));
-  codec::ReadReport report;
-  GNR_ASSIGN_OR_RETURN(Bytes rebuilt,
-                       reader->RebuildShard(old.segment, old.shard_index, source, &report));
-
-  // 2. Fresh sentinels: same data, the next sentinel generation's positions and values.
-  if (retag) {
-    const uint32_t sentinel_generation =
-        std::max(entry.sentinel_generation, old.sentinel_generation) + 1;
-    GNR_ASSIGN_OR_RETURN(codec::RetaggedShard fresh,
-                         codec::RetagStoredShard(manifest, key, old.segment, old.shard_index,
-                                                 rebuilt, sentinel_generation));
-    rebuilt = std::move(fresh.stored);
-    entry.sentinel_generation = sentinel_generation;
-    entry.merkle_root = fresh.merkle_root;
-    manifest.version =
-        std::max<uint8_t>(manifest.version, codec::kManifestVersionSentinelGenerations);
-  }
-
-  // 3. The next generation.
+  // 3. The next generation (named first: the farmers are chosen by it; the manifest takes
+  // it once the shard is rebuilt).
   const uint32_t generation = std::max(entry.generation, old.generation) + 1;
   const ShardId new_id =
       codec::ComputeShardId(manifest.nonce, old.segment, old.shard_index, generation);
-  entry.generation = generation;
-  entry.id = new_id;
-  GNR_ASSIGN_OR_RETURN(Bytes encoded, codec::EncodeFileManifest(manifest));
 
-  // 4. A farmer holding (or having held) nothing of this segment.
+  // 4. A farmer holding (or having held) nothing of this segment, chosen before anything
+  // is fetched: on a network with no such farmer a repair costs no traffic.
   std::vector<volume::FarmerId> exclude;
   for (const catalog::Placement& p : placements) {
     if (p.segment == old.segment) exclude.push_back(p.farmer);
@@ -185,6 +163,39 @@ absl::StatusOr<RepairResult> Repairer::Replace(const catalog::Placement& old, Mo
     chosen = network_.ChooseFarmers(version.bucket_id, new_id, options_.candidates, exclude);
   }
   GNR_ASSIGN_OR_RETURN(std::vector<volume::FarmerContact> candidates, std::move(chosen));
+  if (candidates.empty()) {
+    return absl::UnavailableError(
+        absl::StrCat("could not place the ", retag ? "re-tagged" : "rebuilt",
+                     " shard: no farmer outside the segment's farmers is known"));
+  }
+
+  // 1. Rebuild from the other shards (checked against the manifest's root).
+  PlacementShardSource source(network_, version.bucket_id, placements, options_.timeout);
+  GNR_ASSIGN_OR_RETURN(std::unique_ptr<codec::FileReader> reader,
+                       codec::FileReader::Create(manifest, key));
+  codec::ReadReport report;
+  GNR_ASSIGN_OR_RETURN(Bytes rebuilt,
+                       reader->RebuildShard(old.segment, old.shard_index, source, &report));
+
+  // 2. Fresh sentinels: same data, the next sentinel generation's positions and values.
+  if (retag) {
+    const uint32_t sentinel_generation =
+        std::max(entry.sentinel_generation, old.sentinel_generation) + 1;
+    GNR_ASSIGN_OR_RETURN(codec::RetaggedShard fresh,
+                         codec::RetagStoredShard(manifest, key, old.segment, old.shard_index,
+                                                 rebuilt, sentinel_generation));
+    rebuilt = std::move(fresh.stored);
+    entry.sentinel_generation = sentinel_generation;
+    entry.merkle_root = fresh.merkle_root;
+    manifest.version =
+        std::max<uint8_t>(manifest.version, codec::kManifestVersionSentinelGenerations);
+  }
+
+  entry.generation = generation;
+  entry.id = new_id;
+  GNR_ASSIGN_OR_RETURN(Bytes encoded, codec::EncodeFileManifest(manifest));
+
+  // 4 (cont.). Put it on the first candidate that takes it.
   auto data = std::make_shared<const Bytes>(std::move(rebuilt));
   absl::Status last = absl::UnavailableError("no farmer outside the segment's farmers is known");
   std::optional<volume::FarmerContact> placed;
@@ -239,7 +250,11 @@ absl::StatusOr<RepairResult> Repairer::Replace(const catalog::Placement& old, Mo
   absl::Status committed = [&]() -> absl::Status {
     GNR_ASSIGN_OR_RETURN(catalog::Transaction txn, catalog_.Begin(catalog::Durability::kDurable));
     GNR_RETURN_IF_ERROR(catalog_.UpdateManifest(old.version, encoded));
-    GNR_ASSIGN_OR_RETURN(out.new_placement, catalog_.ReplacePlacement(id, np));
+    if (id == 0) {
+      GNR_ASSIGN_OR_RETURN(out.new_placement, catalog_.AddPlacement(np));
+    } else {
+      GNR_ASSIGN_OR_RETURN(out.new_placement, catalog_.ReplacePlacement(id, np));
+    }
     return txn.Commit();
   }();
   if (!committed.ok()) {
@@ -260,8 +275,10 @@ absl::StatusOr<RepairResult> Repairer::Replace(const catalog::Placement& old, Mo
   out.took = clock_.Now() - start;
 
   // 6. Best effort: the old copy goes (its answer is not awaited).
-  network_.DeleteShard(volume::FarmerContact{old.farmer, old.farmer_hint}, version.bucket_id,
-                       old.shard_id, [](absl::Status) {});
+  if (id != 0) {
+    network_.DeleteShard(volume::FarmerContact{old.farmer, old.farmer_hint}, version.bucket_id,
+                         old.shard_id, [](absl::Status) {});
+  }
   return out;
 }
 
@@ -276,6 +293,60 @@ std::vector<absl::StatusOr<RepairResult>> Repairer::RepairAll(size_t limit) {
       continue;
     }
     for (const catalog::Placement& p : *list) out.push_back(RepairPlacement(p.id));
+  }
+  return out;
+}
+
+std::vector<absl::StatusOr<RepairResult>> Repairer::FillMissingShards(absl::Duration min_age,
+                                                                      size_t limit) {
+  std::vector<absl::StatusOr<RepairResult>> out;
+  absl::StatusOr<std::vector<catalog::Version>> versions =
+      catalog_.ListUnderReplicatedVersions(limit);
+  if (!versions.ok()) {
+    out.push_back(versions.status());
+    return out;
+  }
+  const absl::Time cutoff = clock_.Now() - min_age;
+  for (const catalog::Version& v : *versions) {
+    if (!v.committed.has_value() || *v.committed > cutoff) continue;
+    absl::StatusOr<codec::FileManifest> manifest = codec::DecodeFileManifest(v.manifest);
+    absl::StatusOr<std::vector<catalog::Placement>> placements =
+        catalog_.ListPlacementsByVersion(v.id);
+    if (!manifest.ok() || !placements.ok()) {
+      out.push_back(!manifest.ok() ? manifest.status() : placements.status());
+      continue;
+    }
+    for (uint64_t seg = 0; seg < manifest->segments.size(); ++seg) {
+      const std::vector<codec::ShardManifest>& shards = manifest->segments[seg].shards;
+      for (uint32_t index = 0; index < shards.size(); ++index) {
+        if (out.size() >= limit) return out;
+        const bool named =
+            std::any_of(placements->begin(), placements->end(), [&](const catalog::Placement& p) {
+              return p.segment == seg && p.shard_index == index &&
+                     (p.state == catalog::PlacementState::kAcked ||
+                      p.state == catalog::PlacementState::kBad ||
+                      p.state == catalog::PlacementState::kLost);
+            });
+        if (named) continue;
+        catalog::Placement missing;  // id 0: no placement names it
+        missing.version = v.id;
+        missing.segment = seg;
+        missing.shard_index = index;
+        missing.generation = shards[index].generation;
+        missing.sentinel_generation = shards[index].sentinel_generation;
+        missing.shard_id = shards[index].id;
+        missing.merkle_root = shards[index].merkle_root;
+        missing.stored_length = shards[index].stored_length;
+        missing.state = catalog::PlacementState::kLost;
+        absl::MutexLock lock(&mu_);
+        absl::StatusOr<RepairResult> r = Replace(missing, Mode::kRepair);
+        if (r.ok()) {
+          GNR_LOG(kInfo) << "repair: version " << v.id << " segment " << seg << " shard " << index
+                         << " had no farmer; placed on " << HexEncode(ByteView(r->new_farmer));
+        }
+        out.push_back(std::move(r));
+      }
+    }
   }
   return out;
 }

@@ -109,6 +109,17 @@ class Repairer {
   // Repairs every kBad and kLost placement; per-placement results (errors included).
   std::vector<absl::StatusOr<RepairResult>> RepairAll(size_t limit = 1000);
 
+  // Places the shards of committed versions that no farmer ever acknowledged (the Volume
+  // records only acked placements): a top-up that found no farmer willing, or one that a
+  // crash of the client or `gnr umount --force` cut short. Each is rebuilt from k others and
+  // placed like a repair (steps 1, 3-5: the next generation, a farmer holding nothing of its
+  // segment, a new acked placement); there is no old copy to delete. Only versions
+  // committed at least `min_age` ago: the Volume's own top-ups of newer ones may still be on
+  // their way. Shard indexes with a bad or lost placement are RepairAll's. Per-shard
+  // results (errors included), at most `limit`.
+  std::vector<absl::StatusOr<RepairResult>> FillMissingShards(absl::Duration min_age,
+                                                              size_t limit = 100);
+
   // Re-tags one healthy shard (see the file comment): the same data with the sentinels of the
   // next sentinel generation, on a new farmer. FailedPrecondition unless the placement is
   // kAcked and is the manifest's current copy, or if the shard has no sentinel groups;
@@ -122,6 +133,7 @@ class Repairer {
 
  private:
   enum class Mode { kRepair, kRetag };
+  // `old` with id 0 stands for a shard no placement names (FillMissingShards).
   absl::StatusOr<RepairResult> Replace(const catalog::Placement& old, Mode mode)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 

@@ -167,6 +167,103 @@ TEST_F(RepairerTest, NeverPlacesOnFarmersTheAuditorMarked) {
   EXPECT_EQ(r2.new_farmer, order[1].id);
 }
 
+TEST_F(RepairerTest, PlacesShardsNoFarmerAcknowledged) {
+  // The client committed with k+1 shards of segment 1 and died before its top-up: the
+  // catalog names no farmer for shard 5 (the Volume records only acked placements).
+  catalog::Placement unplaced = Current(1, 5);
+  network_.LoseShard(network_.IndexOf(unplaced.farmer), unplaced.shard_id);
+  ASSERT_OK(catalog_->DeletePlacement(unplaced.id));
+  ASSERT_OK_AND_ASSIGN(std::vector<catalog::Version> under,
+                       catalog_->ListUnderReplicatedVersions());
+  ASSERT_EQ(under.size(), 1u);
+
+  // Too recent: the Volume's own top-up may still be on its way.
+  EXPECT_TRUE(repairer_->FillMissingShards(absl::Minutes(10)).empty());
+  clock_.Advance(absl::Minutes(11));
+  std::vector<absl::StatusOr<RepairResult>> filled =
+      repairer_->FillMissingShards(absl::Minutes(10));
+  ASSERT_EQ(filled.size(), 1u);
+  ASSERT_OK(filled[0].status());
+  const RepairResult& r = *filled[0];
+  EXPECT_EQ(r.old_placement, 0u);
+  EXPECT_EQ(r.generation, unplaced.generation + 1);
+  EXPECT_EQ(r.new_shard_id, codec::ComputeShardId(file_.manifest.nonce, 1, 5, r.generation));
+  // On a farmer holding none of the segment's other shards.
+  std::set<FarmerId> segment_farmers;
+  for (uint32_t i = 0; i < 5; ++i) segment_farmers.insert(farmers_[(1 + i) % 6]);
+  EXPECT_FALSE(segment_farmers.contains(r.new_farmer));
+  EXPECT_TRUE(network_.HasShard(network_.IndexOf(r.new_farmer), r.new_shard_id));
+  catalog::Placement now = Current(1, 5);
+  EXPECT_EQ(now.id, r.new_placement);
+  EXPECT_EQ(now.state, catalog::PlacementState::kAcked);
+  EXPECT_EQ(now.merkle_root, unplaced.merkle_root);
+  ASSERT_OK_AND_ASSIGN(catalog::Version v, catalog_->GetVersion(version_));
+  ASSERT_OK_AND_ASSIGN(codec::FileManifest m, codec::DecodeFileManifest(v.manifest));
+  EXPECT_EQ(m.segments[1].shards[5].id, r.new_shard_id);
+  ASSERT_OK_AND_ASSIGN(under, catalog_->ListUnderReplicatedVersions());
+  EXPECT_TRUE(under.empty());
+  EXPECT_TRUE(repairer_->FillMissingShards(absl::Minutes(10)).empty());  // nothing left
+
+  // Two more losses in segment 1 are survivable only because of it.
+  network_.LoseShard(network_.IndexOf(Current(1, 0).farmer), Current(1, 0).shard_id);
+  network_.LoseShard(network_.IndexOf(Current(1, 1).farmer), Current(1, 1).shard_id);
+  ASSERT_OK_AND_ASSIGN(Bytes back, ReadBack());
+  EXPECT_EQ(back, file_.plaintext);
+}
+
+TEST_F(RepairerTest, LoopPlacesMissingShardsOnItsSweeps) {
+  catalog::Placement unplaced = Current(2, 4);
+  network_.LoseShard(network_.IndexOf(unplaced.farmer), unplaced.shard_id);
+  ASSERT_OK(catalog_->DeletePlacement(unplaced.id));
+  fakes::FakeAuditNetwork audit_net(file_.manifest.leaf_size);  // every other shard, intact
+  for (uint64_t s = 0; s < file_.manifest.segments.size(); ++s) {
+    for (uint32_t i = 0; i < 6; ++i) {
+      audit_net.Store(farmers_[(s + i) % 6], file_.manifest.segments[s].shards[i].id,
+                      file_.shards[s][i]);
+    }
+  }
+  Auditor auditor(*catalog_, audit_net, keys_, clock_);
+  uint64_t next = 1;
+  AuditLoop loop(auditor, repairer_.get(), nullptr,
+                 [&]() -> absl::StatusOr<std::vector<Block>> {
+                   Block b;
+                   b.number = next++;
+                   b.hash[0] = static_cast<uint8_t>(b.number);
+                   return std::vector<Block>{b};
+                 },
+                 {.repair_every = 2, .fill_missing_after = absl::Minutes(10)});
+  clock_.Advance(absl::Minutes(11));
+  loop.Step();  // not a sweep yet
+  EXPECT_EQ(loop.stats().repairs, 0u);
+  loop.Step();
+  EXPECT_EQ(loop.stats().repairs, 1u);
+  EXPECT_EQ(Current(2, 4).state, catalog::PlacementState::kAcked);
+  ASSERT_OK_AND_ASSIGN(Bytes back, ReadBack());
+  EXPECT_EQ(back, file_.plaintext);
+}
+
+TEST_F(RepairerTest, MissingShardsWithBadOrLostPlacementsAreLeftToRepairAll) {
+  clock_.Advance(absl::Minutes(11));
+  ASSERT_OK(catalog_->SetPlacementState(Current(0, 4).id, catalog::PlacementState::kLost));
+  EXPECT_TRUE(repairer_->FillMissingShards(absl::Minutes(10)).empty());
+}
+
+TEST_F(RepairerTest, WithNoFarmerToTakeItNothingIsFetched) {
+  // Every farmer of the network holds a shard of segment 0 or is marked bad: a repair there
+  // must fail before it downloads k shards (a drive short of farmers sweeps every few blocks).
+  for (int i = 6; i < 9; ++i) {
+    catalog::Farmer f;
+    f.id = network_.contact(i).id;
+    f.status = catalog::FarmerStatus::kBad;
+    ASSERT_OK(catalog_->PutFarmer(f));
+  }
+  catalog::Placement lost = Current(0, 2);
+  ASSERT_OK(catalog_->SetPlacementState(lost.id, catalog::PlacementState::kLost));
+  const uint64_t before = network_.counters().gets;
+  EXPECT_STATUS(repairer_->RepairPlacement(lost.id), absl::StatusCode::kUnavailable);
+  EXPECT_EQ(network_.counters().gets, before);
+}
+
 TEST_F(RepairerTest, RefusesHealthyPlacementsAndTooManyLosses) {
   catalog::Placement ok = Current(0, 0);
   EXPECT_STATUS(repairer_->RepairPlacement(ok.id), absl::StatusCode::kFailedPrecondition);
