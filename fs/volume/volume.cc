@@ -663,7 +663,7 @@ absl::Status VolumeImpl::Release(FileHandle fh) {
     h = it->second;
     handles_.erase(it);
     h.state->open_handles--;
-    if (h.writable) h.state->writers--;
+    if (h.writable && --h.state->writers == 0) h.state->open_commits = 0;
     last = h.state->open_handles == 0;
     orphan = h.state->orphan;
   }

@@ -20,11 +20,13 @@
 // through the read cache and the decoder (fetch from the fastest farmers, verify, rebuild,
 // decrypt). A handle read sequentially fetches ahead (windows growing from 1 to 8 MiB,
 // several fetched at once in the background by the upload workers): at most 32 MiB of
-// memory per handle, freed at Release. A dirty file is uploaded when its last writable handle is
-// released (after VolumeOptions::upload_delay), on Fsync, or when it has been dirty for
-// VolumeOptions::max_dirty_time; its new version is committed in one catalog transaction
-// once every segment has k+1 acknowledged shards, and shards keep going to k+m afterwards
-// (the shards past k+1 are only sent once the version has committed, up to a memory bound:
+// memory per handle, freed at Release. A dirty file is uploaded when its last writable
+// handle is released (after VolumeOptions::upload_delay), on Fsync, or when it has been
+// dirty for VolumeOptions::max_dirty_time (doubling, up to an hour, with each version
+// committed while its writers keep it open: each upload sends the whole file again); its
+// new version is committed in one catalog transaction once every segment has k+1
+// acknowledged shards, and shards keep going to k+m afterwards (the shards past k+1 are
+// only sent once the version has committed, up to a memory bound:
 // VolumeOptions::deferred_shard_bytes).
 // Files below CodecParams::inline_threshold are stored as encrypted inline blobs in the
 // catalog. Staging files and the pending-upload records survive a crash; Volume::Open
@@ -224,7 +226,9 @@ struct VolumeOptions {
   // is sent before the upload starts.
   bool upload_while_writing = true;
   // A dirty file is uploaded this long after its last writable handle is released (so a
-  // quick close/reopen does not upload twice), or once dirty for max_dirty_time while open.
+  // quick close/reopen does not upload twice), or once dirty for max_dirty_time while open
+  // (doubled for each version committed while the same writers keep it open, up to an
+  // hour: a file written for a long time is not uploaded whole every max_dirty_time).
   absl::Duration upload_delay = absl::Seconds(1);
   absl::Duration max_dirty_time = absl::Seconds(30);
   // Candidate farmers asked for per segment beyond k+m (tried when a put fails).

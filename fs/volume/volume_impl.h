@@ -100,6 +100,9 @@ struct InodeState {
   bool orphan = false;            // nlink 0: purge once unused
   uint64_t pending_estimate = 0;  // stored bytes counted in VolumeImpl::pending_stored_
   int retry_shift = 0;            // backoff exponent of failed uploads
+  // Versions committed while a writer kept writing, since the writers last all closed:
+  // spaces out the next timed upload (VolumeImpl::TimedUploadDelay).
+  int open_commits = 0;
 };
 
 // Sequential read-ahead of one readable handle (committed content only). The kernel sends
@@ -384,6 +387,13 @@ class VolumeImpl final : public Volume {
   // them, all early segments are voided and their shards deleted. Requires st.mu held.
   void InvalidateEarlySegments(InodeState& st, uint64_t offset)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(st.mu);
+  // How long a file open for writing may stay dirty before it is uploaded, after
+  // `open_commits` versions were committed under the same writers: max_dirty_time, doubling
+  // with each such version up to an hour (or max_dirty_time if longer). Every upload of a
+  // file still being written sends all of it again under a new nonce, so a steady writer
+  // (a long download) would otherwise upload T / max_dirty_time times its bytes over T; this
+  // way the uploads of a file written for T sum to a few times its size.
+  absl::Duration TimedUploadDelay(int open_commits) const;
   // A fresh file nonce (env_.random under random_mu_).
   codec::FileNonce NewNonce() ABSL_LOCKS_EXCLUDED(random_mu_);
   // The put journal of `ino`'s uploads, <state>/staging/<ino>.puts (see PutJournal).

@@ -496,7 +496,7 @@ absl::Status VolumeImpl::MarkDirty(InodeState& st) {
   st.dirty_since = now;
   {
     absl::MutexLock lock(&mu_);
-    ScheduleUploadLocked(st.ino, now + options_.max_dirty_time);
+    ScheduleUploadLocked(st.ino, now + TimedUploadDelay(st.writers > 0 ? st.open_commits : 0));
   }
   if (!st.upload_id) {
     // From here on the staging file is the truth: record it so a restart resumes it.

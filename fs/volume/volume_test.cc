@@ -681,6 +681,44 @@ TEST_F(VolumeTest, FsyncFailsWithEioWhenTooFewFarmersAndRetriesLater) {
   EXPECT_EQ(back, data);
 }
 
+TEST_F(VolumeTest, AFileStillBeingWrittenIsUploadedLessAndLessOften) {
+  VolumeOptions o = Options();
+  o.max_dirty_time = absl::Seconds(30);
+  OpenVolume(o);
+  ASSERT_OK_AND_ASSIGN(CreateResult c,
+                       volume_->Create(caller_, kRootIno, "grows", 0644, O_CREAT | O_WRONLY));
+  const Ino ino = c.attr.ino;
+  auto pending = [&] {
+    for (const PendingUpload& p : volume_->PendingUploads()) {
+      if (p.ino == ino && !p.committed) return true;
+    }
+    return false;
+  };
+  uint64_t end = 0;
+  auto write_more = [&] {
+    ASSERT_OK(volume_->Write(c.fh, end, RandomBytes(rng_, 10000)).status());
+    end += 10000;
+  };
+  // Each upload of a file still open sends all of it again: the timed uploads come after
+  // 30 s, then 60 s, then 120 s of being dirty.
+  for (absl::Duration wait : {absl::Seconds(30), absl::Seconds(60), absl::Seconds(120)}) {
+    write_more();
+    clock_.Advance(wait - absl::Seconds(1));
+    absl::SleepFor(absl::Milliseconds(300));  // the workers look at least every 100 ms
+    EXPECT_TRUE(pending()) << "uploaded before " << wait;
+    clock_.Advance(absl::Seconds(2));
+    EXPECT_TRUE(Eventually([&] { return !pending(); })) << "not uploaded after " << wait;
+  }
+  // Once the writer closed, the next writer starts at 30 s again.
+  ASSERT_OK(volume_->Release(c.fh));
+  ASSERT_OK_AND_ASSIGN(FileHandle fh, volume_->Open(caller_, ino, O_WRONLY));
+  c.fh = fh;
+  write_more();
+  clock_.Advance(absl::Seconds(31));
+  EXPECT_TRUE(Eventually([&] { return !pending(); }));
+  ASSERT_OK(volume_->Release(c.fh));
+}
+
 TEST_F(VolumeTest, ACommitWakesUploadsWaitingOutAFailureBackoff) {
   VolumeOptions o = Options();
   o.retry_delay = absl::Minutes(1);  // the fake clock never gets there in this test

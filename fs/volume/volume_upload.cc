@@ -631,6 +631,13 @@ void VolumeImpl::PrepareShardBuffers(uint64_t plaintext_length, codec::EncodedSe
   }
 }
 
+absl::Duration VolumeImpl::TimedUploadDelay(int open_commits) const {
+  const absl::Duration cap = std::max(options_.max_dirty_time, absl::Hours(1));
+  absl::Duration delay = options_.max_dirty_time;
+  for (int i = 0; i < open_commits && delay < cap; ++i) delay *= 2;
+  return std::min(delay, cap);
+}
+
 codec::FileNonce VolumeImpl::NewNonce() {
   absl::MutexLock lock(&random_mu_);
   return codec::NewFileNonce(*env_.random);
@@ -1069,6 +1076,7 @@ absl::Status VolumeImpl::UploadOnce(const std::shared_ptr<InodeState>& st) {
         st->upload_id.reset();
       }
       absl::MutexLock vlock(&mu_);
+      if (st->writers > 0) ++st->open_commits;  // see TimedUploadDelay
       pending_stored_ -= std::min(pending_stored_, st->pending_estimate);
       st->pending_estimate = 0;
       upload_due_.erase(st->ino);  // e.g. the max_dirty_time deadline: nothing left to do
@@ -1087,8 +1095,13 @@ absl::Status VolumeImpl::UploadOnce(const std::shared_ptr<InodeState>& st) {
       absl::MutexLock vlock(&mu_);
       used_stored_ = used;
       gc_requested_ = true;
-      ScheduleUploadLocked(
-          st->ino, now + (st->writers > 0 ? options_.max_dirty_time : options_.upload_delay));
+      absl::Duration delay = options_.upload_delay;
+      if (st->writers > 0) {
+        delay = TimedUploadDelay(++st->open_commits);  // see TimedUploadDelay
+        GNR_LOG(kInfo) << label << " is still being written: next upload in "
+                       << absl::FormatDuration(delay) << " unless it is closed or synced first";
+      }
+      ScheduleUploadLocked(st->ino, now + delay);
     }
   }
   return absl::OkStatus();
