@@ -344,7 +344,11 @@ std::vector<absl::StatusOr<RepairResult>> Repairer::FillMissingShards(absl::Dura
           GNR_LOG(kInfo) << "repair: version " << v.id << " segment " << seg << " shard " << index
                          << " had no farmer; placed on " << HexEncode(ByteView(r->new_farmer));
         }
+        // No farmer free for this segment: on a network that small the next segments have
+        // none either, and each try asks the network; the next sweep tries again.
+        const bool no_farmer = !r.ok() && absl::IsUnavailable(r.status());
         out.push_back(std::move(r));
+        if (no_farmer) return out;
       }
     }
   }

@@ -116,7 +116,8 @@ class Repairer {
   // segment, a new acked placement); there is no old copy to delete. Only versions
   // committed at least `min_age` ago: the Volume's own top-ups of newer ones may still be on
   // their way. Shard indexes with a bad or lost placement are RepairAll's. Per-shard
-  // results (errors included), at most `limit`.
+  // results (errors included), at most `limit`; the sweep stops at the first shard no farmer
+  // could take (Unavailable).
   std::vector<absl::StatusOr<RepairResult>> FillMissingShards(absl::Duration min_age,
                                                               size_t limit = 100);
 

@@ -242,6 +242,25 @@ TEST_F(RepairerTest, LoopPlacesMissingShardsOnItsSweeps) {
   EXPECT_EQ(back, file_.plaintext);
 }
 
+TEST_F(RepairerTest, ASweepWithNoFarmerFreeStopsAtTheFirstMissingShard) {
+  std::vector<FarmerId> caught;  // the farmers outside the file, and those that lost a shard
+  for (int i = 6; i < 9; ++i) caught.push_back(network_.contact(i).id);
+  for (uint64_t seg : {0, 1, 2}) {
+    caught.push_back(Current(seg, 3).farmer);
+    ASSERT_OK(catalog_->DeletePlacement(Current(seg, 3).id));
+  }
+  for (const FarmerId& id : caught) {
+    catalog::Farmer f;
+    f.id = id;
+    f.status = catalog::FarmerStatus::kBad;
+    ASSERT_OK(catalog_->PutFarmer(f));
+  }
+  clock_.Advance(absl::Minutes(11));
+  std::vector<absl::StatusOr<RepairResult>> tried = repairer_->FillMissingShards(absl::Minutes(10));
+  ASSERT_EQ(tried.size(), 1u);
+  EXPECT_STATUS(tried[0].status(), absl::StatusCode::kUnavailable);
+}
+
 TEST_F(RepairerTest, MissingShardsWithBadOrLostPlacementsAreLeftToRepairAll) {
   clock_.Advance(absl::Minutes(11));
   ASSERT_OK(catalog_->SetPlacementState(Current(0, 4).id, catalog::PlacementState::kLost));
