@@ -151,6 +151,10 @@ void Init(void* userdata, fuse_conn_info* conn) {
   // Big requests: up to 1 MiB per write (libfuse turns this into max_pages, which also
   // bounds reads), so a sequential stream costs one request per MiB instead of per 128 KiB.
   conn->max_write = kMaxIo;
+  // Write-only handles bypass the page cache where the kernel keeps that coherent (see
+  // SetOpenFlags).
+  adapter->direct_writes =
+      conn->proto_major > 7 || (conn->proto_major == 7 && conn->proto_minor >= 39);
   // Nanosecond timestamps (the catalog keeps nanoseconds).
   conn->time_gran = 1;
 
@@ -205,7 +209,8 @@ void Init(void* userdata, fuse_conn_info* conn) {
   GNR_LOG(kInfo) << "fuse: mounted " << adapter->options.mountpoint << " (kernel protocol "
                  << conn->proto_major << "." << conn->proto_minor
                  << ", max_write=" << conn->max_write << ", want=0x" << std::hex << conn->want
-                 << std::dec << ")";
+                 << std::dec << ", write-only handles "
+                 << (adapter->direct_writes ? "bypass the page cache" : "cached") << ")";
 }
 
 void Destroy(void* userdata) {
@@ -326,17 +331,19 @@ void Link(fuse_req_t req, fuse_ino_t ino, fuse_ino_t new_parent, const char* new
 // through to the Volume one request each either way (no writeback cache), so the cached
 // copy only cost the writer a copy into fresh page-cache pages per byte and the machine a
 // second copy of a big file (DESIGN.md section 10): ~10% of the CPU of a sequential write on
-// the devnet. Readers' cached pages stay right: the kernel drops the written range after a
-// direct write, and with AUTO_INVAL_DATA when it sees the new mtime. What the kernel does not
-// do on this path is clear set-user/group-id bits and security.capability: WriteBuf does,
-// for every write (DropPrivilegesForWrite).
-bool IsDirectWrite(int open_flags) { return (open_flags & O_ACCMODE) == O_WRONLY; }
+// the devnet. Only on kernels that drop the written range from the page cache around a
+// direct write (FUSE protocol 7.39, Linux 6.6): there other handles' cached pages and
+// mmaps see the new bytes. Older kernels only notice through AUTO_INVAL_DATA on the next
+// read(), which leaves a reader's mmap stale, so write-only handles stay cached there.
+// The kernel does not clear set-user/group-id bits or security.capability on direct
+// writes: WriteBuf does, for every write (DropPrivilegesForWrite).
+bool IsWriteOnly(int open_flags) { return (open_flags & O_ACCMODE) == O_WRONLY; }
 
 // Page-cache policy for an open file. Every change to the drive goes through this mount, so
 // the kernel's cached pages of a file stay valid across opens: keep them.
-void SetOpenFlags(fuse_file_info* fi) {
+void SetOpenFlags(const Adapter& adapter, fuse_file_info* fi) {
   fi->keep_cache = 1;
-  fi->direct_io = IsDirectWrite(fi->flags) ? 1 : 0;
+  fi->direct_io = adapter.direct_writes && IsWriteOnly(fi->flags) ? 1 : 0;
 }
 
 // Whether the caller of `req` is in group `gid` (its fsgid or a supplementary group).
@@ -393,7 +400,7 @@ void Create(fuse_req_t req, fuse_ino_t parent, const char* name, mode_t mode, fu
                 absl::Hex(fi->flags));
   }
   fi->fh = created->fh;
-  SetOpenFlags(fi);
+  SetOpenFlags(adapter, fi);
   fuse_entry_param e = ToEntry(adapter, created->attr);
   adapter.lookups.Add(created->attr.ino);
   if (fuse_reply_create(req, &e, fi) != 0) {
@@ -408,7 +415,7 @@ void Open(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
   absl::StatusOr<volume::FileHandle> fh = adapter.volume->Open(CallerOf(req), ino, fi->flags);
   if (!fh.ok()) return Fail(req, fh.status(), "open", ino, ", flags=0", absl::Hex(fi->flags));
   fi->fh = *fh;
-  SetOpenFlags(fi);
+  SetOpenFlags(adapter, fi);
   if (fuse_reply_open(req, fi) != 0) (void)adapter.volume->Release(*fh);
 }
 

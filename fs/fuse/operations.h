@@ -24,6 +24,8 @@ struct Adapter {
   volume::Volume* volume = nullptr;
   // For notifications to the kernel from handlers; set before the session serves requests.
   fuse_session* session = nullptr;
+  // Write-only handles get FOPEN_DIRECT_IO (decided in Init from the kernel's protocol).
+  std::atomic<bool> direct_writes{false};
   MountOptions options;
   LookupCounts lookups;
   std::atomic<uint64_t> requests{0};
