@@ -511,6 +511,7 @@ void VolumeImpl::IssueDeferred(const std::shared_ptr<SegmentPut>& seg,
       continue;
     }
     absl::MutexLock lock(&seg->mu);
+    if (!seg->deferred[shard]) continue;  // the upload was aborted meanwhile
     seg->deferred[shard] = false;
     seg->deferred_count--;
     seg->given_up[shard] = true;
