@@ -12,6 +12,7 @@
 // catalog); reads may run with InodeState::mu held (materializing a staging file), since
 // range-read callbacks take no lock of ours.
 
+#include <algorithm>
 #include <atomic>
 #include <deque>
 #include <map>
@@ -249,7 +250,6 @@ struct SegmentPut {
   // Held back until the version commits (see VolumeOptions::deferred_shard_bytes); such a
   // shard is also in VolumeImpl::deferred_.
   std::vector<bool> deferred ABSL_GUARDED_BY(mu);
-  size_t deferred_count ABSL_GUARDED_BY(mu) = 0;
   std::vector<bool> given_up ABSL_GUARDED_BY(mu);
   std::deque<uint32_t> failed ABSL_GUARDED_BY(mu);  // shard indexes to retry elsewhere
   std::vector<std::string> errors ABSL_GUARDED_BY(mu);
@@ -264,7 +264,8 @@ struct SegmentPut {
   }
   // Nothing in flight, nothing held back and nothing left to retry.
   bool Settled() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu) {
-    return outstanding == 0 && failed.empty() && deferred_count == 0;
+    return outstanding == 0 && failed.empty() &&
+           std::find(deferred.begin(), deferred.end(), true) == deferred.end();
   }
 };
 

@@ -339,10 +339,7 @@ void VolumeImpl::IssuePut(const std::shared_ptr<SegmentPut>& seg, uint32_t shard
     // Dropped meanwhile: a held-back shard whose upload was aborted as it was released.
     if (seg->shards[shard] == nullptr) return;
     req.data = seg->shards[shard];
-    if (seg->deferred[shard]) {  // held back until now (IssueDeferred)
-      seg->deferred[shard] = false;
-      seg->deferred_count--;
-    }
+    seg->deferred[shard] = false;  // if held back until now (IssueDeferred)
     seg->in_flight[shard] = true;
     seg->outstanding++;
   }
@@ -461,7 +458,6 @@ void VolumeImpl::DeferShard(const std::shared_ptr<SegmentPut>& seg, uint32_t sha
     {
       absl::MutexLock seg_lock(&seg->mu);
       seg->deferred[shard] = true;
-      seg->deferred_count++;
     }
     deferred_.emplace_back(seg, shard);
     deferred_bytes_ += seg->manifests[shard].stored_length;
@@ -499,7 +495,6 @@ void VolumeImpl::IssueDeferred(const std::shared_ptr<SegmentPut>& seg,
       if (!seg->deferred[shard]) continue;
       if (seg->aborted) {
         seg->deferred[shard] = false;
-        seg->deferred_count--;
         seg->shards[shard].reset();
         continue;
       }
@@ -513,7 +508,6 @@ void VolumeImpl::IssueDeferred(const std::shared_ptr<SegmentPut>& seg,
     absl::MutexLock lock(&seg->mu);
     if (!seg->deferred[shard]) continue;  // the upload was aborted meanwhile
     seg->deferred[shard] = false;
-    seg->deferred_count--;
     seg->given_up[shard] = true;
     seg->shards[shard].reset();
     GNR_LOG(kWarning) << seg->label << " shard " << shard
@@ -540,7 +534,6 @@ void VolumeImpl::ForgetDeferredShards(const std::vector<std::shared_ptr<SegmentP
       seg->deferred[i] = false;
       seg->shards[i].reset();
     }
-    seg->deferred_count = 0;
   }
 }
 
